@@ -1,0 +1,5 @@
+import sys
+
+from smartbms.cli import main
+
+sys.exit(main())
