@@ -42,7 +42,7 @@ class Telemetry:
             value = getattr(self, f.name)
             if value is None:
                 continue
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+            out[f.name] = [_json_number(v) for v in value] if isinstance(value, tuple) else _json_number(value)
         out.update(self.extra)
         return out
 
@@ -71,6 +71,13 @@ class Telemetry:
             if math.isfinite(power):
                 return replace(self, power_w=power)
         return self
+
+
+def _json_number(value: Any) -> Any:
+    """NaN and infinities are not JSON: a value that is not known is null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 TELEMETRY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Telemetry) if f.name != "extra")

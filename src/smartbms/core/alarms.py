@@ -64,6 +64,12 @@ _ENTRIES = (
     _entry("W-CHARGE-DISCONNECT", "Charge disconnect imminent",
            "A cell is near its over-voltage limit or the temperature is near a charging limit.",
            "The charge sources are being switched off; check the charger settings."),
+    _entry("W-LOAD-DISCONNECT", "Loads disconnected",
+           "A cell stayed below the load-disconnect level after the pre-alarm; the load-disconnect output is released.",
+           "Recharge the pack; the loads reconnect when the cells have recovered."),
+    _entry("W-CHARGE-FULL", "Charge limit reached",
+           "The pack reached its charge voltage limit; charging pauses until the voltage has settled below it.",
+           "Nothing to do: this is the normal end of a charge."),
     # Alarms: a protection is acting.
     _entry("A-CELL-OV", "Cell over-voltage", "A cell exceeded its over-voltage limit; charging is stopped.",
            "Charging resumes when the cell has fallen below the release level; check the charger settings."),

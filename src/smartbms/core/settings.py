@@ -183,14 +183,15 @@ _SECTIONS = ("pack", "protection", "outputs", "charge_input", "charging", "balan
 
 class Settings(BaseModel):
     model_config = _STRICT
-    pack: PackSettings = Field(default_factory=PackSettings)
+    # Every section may be left out: the "before" validator fills it from the chemistry preset.
+    pack: PackSettings
     protection: ProtectionSettings
     outputs: OutputSettings
     charge_input: ChargeInputSettings
     charging: ChargingSettings
-    balancing: BalancingSettings = Field(default_factory=lambda: BalancingSettings(start_cell_v=3.4))
-    power: PowerSettings = Field(default_factory=PowerSettings)
-    sensors: SensorSettings = Field(default_factory=SensorSettings)
+    balancing: BalancingSettings
+    power: PowerSettings
+    sensors: SensorSettings
 
     @model_validator(mode="before")
     @classmethod
@@ -207,6 +208,9 @@ class Settings(BaseModel):
         except ValidationError:
             return data  # the pack section's own errors are reported by normal validation
         filled = dict(data)
+        filled.setdefault("pack", pack_data)
+        for section in ("power", "sensors"):
+            filled.setdefault(section, {})
         for section, defaults in _chemistry_defaults(pack).items():
             given = filled.get(section, {})
             if isinstance(given, BaseModel):

@@ -1,0 +1,218 @@
+"""Equivalent-circuit cell model: OCV with hysteresis, R0 + one RC pair, all vs SOC and temperature.
+
+The model is what the estimators believe about one cell (or one parallel group). It is stored
+as JSON (``smartbms characterize`` writes it) and scaled to the pack's capacity at run time:
+resistances scale with 1/capacity, time constants do not.
+
+SOC inside the model is a fraction 0..1 of the cell's usable capacity between its voltage limits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from smartbms.estimation.errors import CellModelError
+
+FORMAT = "smartbms.cell_model/1"
+CHEMISTRIES = ("LFP", "NMC", "LTO")
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class CellModel:
+    """One cell's OCV, hysteresis, resistance and RC tables; immutable, vectorised lookups."""
+
+    name: str
+    chemistry: str
+    capacity_ah: float
+    voltage_min_v: float
+    voltage_max_v: float
+    soc_grid: FloatArray  # fractions 0..1, strictly increasing
+    ocv_charge_v: FloatArray  # OCV approached from below (after charging)
+    ocv_discharge_v: FloatArray  # OCV approached from above (after discharging)
+    temperatures_c: FloatArray  # strictly increasing
+    r0_ohm: FloatArray  # shape (n_temperatures, n_soc)
+    r1_ohm: FloatArray
+    tau1_s: FloatArray
+    # How fast hysteresis swings from one branch to the other, per unit of charge moved
+    # (1/fraction of capacity): 20 means ~5 % SOC of throughput to cross most of the way.
+    hysteresis_rate: float = 20.0
+    source: str = ""
+    _derived: dict[str, FloatArray] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._validate()
+        mid = 0.5 * (self.ocv_charge_v + self.ocv_discharge_v)
+        half = 0.5 * (self.ocv_charge_v - self.ocv_discharge_v)
+        # A fine grid makes the slope lookup smooth and the inverse cheap.
+        fine = np.linspace(0.0, 1.0, 401)
+        mid_f = np.interp(fine, self.soc_grid, mid)
+        half_f = np.interp(fine, self.soc_grid, half)
+        slope_f = np.gradient(mid_f, fine)
+        # Energy per Ah from empty up to each SOC, for Wh remaining.
+        energy_f = np.concatenate(([0.0], np.cumsum(0.5 * (mid_f[1:] + mid_f[:-1]) * np.diff(fine))))
+        self._derived.update(fine=fine, mid=mid_f, half=half_f, slope=slope_f, energy=energy_f)
+
+    def _validate(self) -> None:
+        if self.chemistry not in CHEMISTRIES:
+            raise CellModelError(f"chemistry must be one of {CHEMISTRIES}, got {self.chemistry!r}")
+        if not (self.capacity_ah > 0 and math.isfinite(self.capacity_ah)):
+            raise CellModelError(f"capacity_ah must be positive, got {self.capacity_ah}")
+        if not self.voltage_min_v < self.voltage_max_v:
+            raise CellModelError("voltage_min_v must be below voltage_max_v")
+        n = len(self.soc_grid)
+        if n < 3 or np.any(np.diff(self.soc_grid) <= 0):
+            raise CellModelError("soc_pct must have at least 3 strictly increasing points")
+        if self.soc_grid[0] > 0.0 + 1e-9 or self.soc_grid[-1] < 1.0 - 1e-9:
+            raise CellModelError("soc_pct must span 0 to 100")
+        for label, arr in (("ocv_charge_v", self.ocv_charge_v), ("ocv_discharge_v", self.ocv_discharge_v)):
+            if arr.shape != (n,) or not np.all(np.isfinite(arr)):
+                raise CellModelError(f"{label} must have one finite value per soc_pct point")
+        if np.any(self.ocv_charge_v < self.ocv_discharge_v - 1e-6):
+            raise CellModelError("ocv_charge_v must not lie below ocv_discharge_v")
+        if np.any(np.diff(0.5 * (self.ocv_charge_v + self.ocv_discharge_v)) <= 0):
+            raise CellModelError("the mean OCV curve must rise strictly with SOC")
+        nt = len(self.temperatures_c)
+        if nt < 1 or np.any(np.diff(self.temperatures_c) <= 0):
+            raise CellModelError("temperatures_c must be strictly increasing")
+        for label, arr in (("r0_ohm", self.r0_ohm), ("r1_ohm", self.r1_ohm), ("tau1_s", self.tau1_s)):
+            if arr.shape != (nt, n):
+                raise CellModelError(f"{label} must be a table of {nt} temperatures x {n} SOC points")
+            if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+                raise CellModelError(f"{label} values must be positive and finite")
+        if not self.hysteresis_rate > 0:
+            raise CellModelError("hysteresis_rate must be positive")
+
+    # --- lookups (soc in fractions; arrays in, arrays out) ---------------------------------------
+
+    def ocv(self, soc: FloatArray | float, hysteresis: FloatArray | float = 0.0) -> FloatArray:
+        """OCV at ``soc`` with hysteresis state -1 (discharge branch) .. +1 (charge branch)."""
+        d = self._derived
+        return np.interp(soc, d["fine"], d["mid"]) + np.asarray(hysteresis) * np.interp(
+            soc, d["fine"], d["half"]
+        )
+
+    def ocv_slope(self, soc: FloatArray | float) -> FloatArray:
+        """dOCV/dSOC of the mean curve in volts per unit SOC."""
+        d = self._derived
+        return np.interp(soc, d["fine"], d["slope"])
+
+    def soc_from_ocv(self, voltage_v: FloatArray | float, hysteresis: float = 0.0) -> FloatArray:
+        """Invert the OCV curve of one hysteresis state; clamps outside the model's range."""
+        d = self._derived
+        curve = d["mid"] + hysteresis * d["half"]
+        curve = np.maximum.accumulate(curve + np.arange(curve.size) * 1e-9)
+        return np.interp(voltage_v, curve, d["fine"])
+
+    def energy_per_ah(self, soc: FloatArray | float) -> FloatArray:
+        """Wh per Ah of capacity stored from empty up to ``soc`` (area under the OCV curve)."""
+        d = self._derived
+        return np.interp(soc, d["fine"], d["energy"])
+
+    def rc_tables_at(self, temperature_c: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """R0, R1 and tau1 on the SOC grid, interpolated (clamped) at one temperature."""
+        t = self.temperatures_c
+        if t.size == 1 or temperature_c <= t[0]:
+            i = 0 if t.size == 1 or temperature_c <= t[0] else t.size - 1
+            return self.r0_ohm[i], self.r1_ohm[i], self.tau1_s[i]
+        if temperature_c >= t[-1]:
+            return self.r0_ohm[-1], self.r1_ohm[-1], self.tau1_s[-1]
+        j = int(np.searchsorted(t, temperature_c)) - 1
+        w = (temperature_c - t[j]) / (t[j + 1] - t[j])
+        # Resistances vary roughly exponentially with temperature: interpolate their logarithms.
+        tables = []
+        for arr in (self.r0_ohm, self.r1_ohm, self.tau1_s):
+            tables.append(np.exp((1 - w) * np.log(arr[j]) + w * np.log(arr[j + 1])))
+        return tables[0], tables[1], tables[2]
+
+    # --- persistence ------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        def rounded(arr: FloatArray, digits: int) -> Any:
+            return np.round(arr, digits).tolist()
+
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "chemistry": self.chemistry,
+            "source": self.source,
+            "capacity_ah": round(self.capacity_ah, 5),
+            "voltage_min_v": self.voltage_min_v,
+            "voltage_max_v": self.voltage_max_v,
+            "hysteresis_rate": round(self.hysteresis_rate, 4),
+            "soc_pct": rounded(self.soc_grid * 100.0, 3),
+            "ocv_charge_v": rounded(self.ocv_charge_v, 5),
+            "ocv_discharge_v": rounded(self.ocv_discharge_v, 5),
+            "temperatures_c": rounded(self.temperatures_c, 2),
+            "r0_ohm": rounded(self.r0_ohm, 7),
+            "r1_ohm": rounded(self.r1_ohm, 7),
+            "tau1_s": rounded(self.tau1_s, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, origin: str = "cell model") -> CellModel:
+        if not isinstance(data, dict):
+            raise CellModelError(f"{origin}: expected a JSON object")
+        if data.get("format") != FORMAT:
+            raise CellModelError(f"{origin}: 'format' must be {FORMAT!r}, got {data.get('format')!r}")
+        try:
+
+            def arr(key: str) -> FloatArray:
+                return np.asarray(data[key], dtype=np.float64)
+
+            return cls(
+                name=str(data.get("name", "")),
+                chemistry=str(data["chemistry"]).upper(),
+                capacity_ah=float(data["capacity_ah"]),
+                voltage_min_v=float(data["voltage_min_v"]),
+                voltage_max_v=float(data["voltage_max_v"]),
+                soc_grid=arr("soc_pct") / 100.0,
+                ocv_charge_v=arr("ocv_charge_v"),
+                ocv_discharge_v=arr("ocv_discharge_v"),
+                temperatures_c=arr("temperatures_c"),
+                r0_ohm=np.atleast_2d(arr("r0_ohm")),
+                r1_ohm=np.atleast_2d(arr("r1_ohm")),
+                tau1_s=np.atleast_2d(arr("tau1_s")),
+                hysteresis_rate=float(data.get("hysteresis_rate", 20.0)),
+                source=str(data.get("source", "")),
+            )
+        except KeyError as exc:
+            raise CellModelError(f"{origin}: missing key {exc.args[0]!r}") from exc
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, CellModelError):
+                raise CellModelError(f"{origin}: {exc}") from exc
+            raise CellModelError(f"{origin}: {exc}") from exc
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+
+
+def load_cell_model(path: str | Path) -> CellModel:
+    """Read a cell model JSON file, with a clear error naming the file on any fault."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CellModelError(f"{p}: cannot read cell model: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CellModelError(f"{p}: not valid JSON (line {exc.lineno}): {exc.msg}") from exc
+    return CellModel.from_dict(data, origin=str(p))
+
+
+def shipped_model(chemistry: str) -> CellModel:
+    """The cell model shipped for a chemistry ("LFP", "NMC" or "LTO")."""
+    key = str(chemistry).upper()
+    if key not in CHEMISTRIES:
+        raise CellModelError(f"no shipped cell model for chemistry {chemistry!r}; choose from {CHEMISTRIES}")
+    text = resources.files("smartbms.estimation.models").joinpath(f"{key.lower()}.json").read_text("utf-8")
+    return CellModel.from_dict(json.loads(text), origin=f"shipped {key} model")

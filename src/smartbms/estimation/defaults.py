@@ -1,0 +1,35 @@
+"""Per-chemistry defaults of the estimators (what to trust, how long a rest takes).
+
+Charge and protection voltages repeat the usual datasheet figures (the core's chemistry presets use
+the same ones); they only apply when the caller gives no settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChemistryDefaults:
+    charge_cell_v: float
+    float_cell_v: float
+    cell_ov_v: float
+    cell_uv_v: float
+    charge_ut_c: float
+    charge_ot_c: float
+    discharge_ut_c: float
+    discharge_ot_c: float
+    # Voltage error the equivalent circuit makes (model error + sensor), under load and rested.
+    voltage_sigma_load_v: float
+    voltage_sigma_rest_v: float
+    # Time without current before the terminal voltage is a usable OCV (LFP relaxes slowly).
+    rest_time_s: float
+    # SOC to return to absorption after float.
+    rebulk_soc_pct: float
+
+
+DEFAULTS: dict[str, ChemistryDefaults] = {
+    "LFP": ChemistryDefaults(3.55, 3.375, 3.65, 2.50, 0.0, 45.0, -20.0, 60.0, 0.010, 0.003, 1800.0, 90.0),
+    "NMC": ChemistryDefaults(4.15, 4.00, 4.20, 3.00, 0.0, 45.0, -20.0, 60.0, 0.010, 0.003, 600.0, 90.0),
+    "LTO": ChemistryDefaults(2.70, 2.55, 2.80, 1.80, -30.0, 55.0, -30.0, 60.0, 0.010, 0.003, 900.0, 90.0),
+}

@@ -1,0 +1,474 @@
+"""The pack estimator the controller calls once per sample: SOC, SOH, energy, time-to-go and limits.
+
+Pure in-memory: time comes in with each sample, nothing here reads a clock or touches I/O.
+
+How the pieces fit:
+- a per-cell EKF (``soc.ekf``) tracks SOC, RC voltage and current-sensor offset of every cell;
+- a full-charge sync (voltage held near the charge voltage with only a tail current) and long rests
+  anchor SOC; anchors far apart give a capacity sample (``soh.capacity``);
+- current steps feed a resistance RLS (``soh.resistance``);
+- the pack is as empty as its emptiest cell and as full as its fullest:
+  SOC = min / (min + 1 - max), which is the usable charge over the usable capacity.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from smartbms.estimation.cell_model import CellModel, FloatArray, shipped_model
+from smartbms.estimation.defaults import DEFAULTS
+from smartbms.estimation.soc.ekf import CellBankEkf
+from smartbms.estimation.soc.tables import CellTables, temperature_rows
+from smartbms.estimation.sof.limits import ChargeDischargeLimits, LimitSettings
+from smartbms.estimation.soh.capacity import Anchor, CapacityEstimator
+from smartbms.estimation.soh.resistance import ResistanceEstimator
+
+MAX_INTEGRATION_GAP_S = 300.0  # longer gaps: the current in between is unknown
+SYNC_HOLD_S = 60.0
+
+
+@dataclass(frozen=True)
+class PackEstimate:
+    soc_pct: float
+    soc_sigma_pct: float
+    soh_pct: float
+    cell_soc_pct: tuple[float, ...]
+    remaining_ah: float  # charge deliverable before the emptiest cell is empty
+    capacity_ah: float  # learned full capacity of the series string
+    energy_wh: float  # energy deliverable before the emptiest cell is empty
+    time_to_empty_s: float | None
+    time_to_full_s: float | None
+    charge_voltage_limit_v: float
+    charge_current_limit_a: float
+    discharge_current_limit_a: float
+
+
+@dataclass
+class EstimatorCounters:
+    """Bad input seen so far; the estimator carried on through all of it."""
+
+    bad_timestamps: int = 0
+    missing_current: int = 0
+    missing_cell_voltages: int = 0
+    missing_temperatures: int = 0
+    wrong_cell_count: int = 0
+    full_syncs: int = 0
+    rest_anchors: int = 0
+
+
+class PackEstimator:
+    def __init__(
+        self,
+        *,
+        chemistry: str,
+        cells_series: int,
+        capacity_ah: float,
+        charge_voltage_limit_v: float | None = None,
+        float_voltage_v: float | None = None,
+        max_charge_current_a: float | None = None,
+        max_discharge_current_a: float | None = None,
+        cell_model: CellModel | None = None,
+        initial_soc_pct: float | None = None,
+        initial_soc_sigma_pct: float = 10.0,
+        limit_settings: LimitSettings | None = None,
+        tail_current_a: float | None = None,
+        current_noise_a: float | None = None,
+    ) -> None:
+        chem = str(chemistry).upper()
+        if chem not in DEFAULTS:
+            raise ValueError(f"chemistry must be one of {sorted(DEFAULTS)}, got {chemistry!r}")
+        if cells_series < 1:
+            raise ValueError("cells_series must be at least 1")
+        if not capacity_ah > 0:
+            raise ValueError("capacity_ah must be positive")
+        self.chemistry = chem
+        self.n = cells_series
+        self.nominal_capacity_ah = float(capacity_ah)
+        self.model = cell_model if cell_model is not None else shipped_model(chem)
+        self.defaults = DEFAULTS[chem]
+        d = self.defaults
+        if limit_settings is None:
+            limit_settings = LimitSettings(
+                cells_series=cells_series,
+                charge_cell_v=(charge_voltage_limit_v / cells_series) if charge_voltage_limit_v else d.charge_cell_v,
+                float_cell_v=(float_voltage_v / cells_series) if float_voltage_v else d.float_cell_v,
+                max_charge_current_a=max_charge_current_a or 0.5 * capacity_ah,
+                max_discharge_current_a=max_discharge_current_a or 1.0 * capacity_ah,
+                cell_ov_v=d.cell_ov_v,
+                cell_uv_v=d.cell_uv_v,
+                charge_ut_c=d.charge_ut_c,
+                charge_ot_c=d.charge_ot_c,
+                discharge_ut_c=d.discharge_ut_c,
+                discharge_ot_c=d.discharge_ot_c,
+                tail_current_a=tail_current_a if tail_current_a is not None else 0.02 * capacity_ah,
+                rebulk_soc_pct=d.rebulk_soc_pct,
+            )
+        self.limit_settings = limit_settings
+        self.limits = ChargeDischargeLimits(limit_settings)
+        self.tail_current_a = limit_settings.tail_current_a or 0.02 * capacity_ah
+        self.capacity = CapacityEstimator(self.nominal_capacity_ah)
+        self.resistance = ResistanceEstimator(min_step_a=0.1 * capacity_ah)
+        self.tables = CellTables(self.model, self.nominal_capacity_ah)
+        self.counters = EstimatorCounters()
+        # A typical shunt: noise about C/500 per sample.
+        self.current_noise_a = current_noise_a if current_noise_a is not None else capacity_ah / 500.0
+        self._initial_soc_pct = initial_soc_pct
+        self._initial_sigma = initial_soc_sigma_pct / 100.0
+        self._ekf: CellBankEkf | None = None
+        self._last_t: float | None = None
+        self._last_current = 0.0
+        self._last_voltages = np.full(self.n, np.nan)
+        self._last_temps = np.full(self.n, 25.0)
+        self._smoothed_current = 0.0
+        self._rest_s = 0.0
+        self._rest_anchored = False
+        self._sync_s = 0.0
+        self._sync_armed = True
+        self._charge_ah = 0.0  # net counted charge, offset-corrected
+        self._pending_soc_pct: float | None = None
+        self._estimate: PackEstimate | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, cell_model: CellModel | None = None) -> PackEstimator:
+        """Build from ``smartbms.core.settings.Settings`` (duck-typed so this module needs no core import)."""
+        pack, prot, chg = settings.pack, settings.protection, settings.charging
+        capacity = float(pack.nominal_capacity_ah)
+        limits = LimitSettings(
+            cells_series=int(pack.cells_series),
+            charge_cell_v=float(prot.charge_voltage_limit_v) / pack.cells_series,
+            float_cell_v=float(chg.float_voltage_v) / pack.cells_series,
+            max_charge_current_a=float(chg.max_charge_current_a),
+            max_discharge_current_a=float(chg.max_discharge_current_a),
+            cell_ov_v=float(prot.cell_ov_v),
+            cell_uv_v=float(prot.cell_uv_v),
+            charge_ut_c=float(prot.charge_ut_c),
+            charge_ot_c=float(prot.charge_ot_c),
+            discharge_ut_c=float(prot.discharge_ut_c),
+            discharge_ot_c=float(prot.discharge_ot_c),
+            absorption_time_s=float(chg.absorption_time_s),
+            tail_current_a=float(chg.tail_current_a),
+            rebulk_soc_pct=DEFAULTS[str(pack.chemistry).upper()].rebulk_soc_pct,
+        )
+        return cls(
+            chemistry=str(pack.chemistry),
+            cells_series=int(pack.cells_series),
+            capacity_ah=capacity,
+            cell_model=cell_model,
+            limit_settings=limits,
+        )
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def sync_full(self, timestamp: float) -> None:
+        """The pack is full (e.g. the charger says so): put every cell at its top-of-charge SOC."""
+        if self._ekf is None:
+            self._pending_soc_pct = 100.0
+            return
+        self._apply_full_sync(timestamp, self._last_current)
+
+    def set_soc(self, soc_pct: float) -> None:
+        """Remote "set SOC": shift every cell so the pack reads ``soc_pct``, keeping the imbalance."""
+        if not math.isfinite(soc_pct):
+            raise ValueError("soc_pct must be a finite number")
+        target = min(100.0, max(0.0, soc_pct)) / 100.0
+        if self._ekf is None:
+            self._pending_soc_pct = target * 100.0
+            return
+        soc = np.clip(self._ekf.soc, 0.0, 1.0)
+        # Shifting every cell by d keeps the usable span u, so the pack reads (min + d) / u.
+        usable = float(soc.min() + 1.0 - soc.max())
+        shifted = soc + (target * usable - float(soc.min()))
+        self._ekf.set_soc(np.clip(shifted, 0.0, 1.0), 0.02)
+
+    # --- the per-sample update -----------------------------------------------------------------
+
+    def update(
+        self,
+        *,
+        timestamp: float,
+        current_a: float,
+        cell_voltages_v: Sequence[float],
+        temperatures_c: Sequence[float],
+    ) -> PackEstimate:
+        voltages = self._cell_array(cell_voltages_v)
+        temps = self._temperature_array(temperatures_c)
+        valid_v = np.isfinite(voltages)
+        if not valid_v.all():
+            self.counters.missing_cell_voltages += int((~valid_v).sum())
+        current_ok = math.isfinite(current_a)
+        if not current_ok:
+            self.counters.missing_current += 1
+        if self._ekf is None:
+            if not (current_ok and valid_v.any() and math.isfinite(timestamp)):
+                return self._placeholder_estimate()
+            self._start(timestamp, current_a, voltages, valid_v, temps)
+            return self._publish(timestamp, 0.0, current_a, voltages, temps)
+        ekf = self._ekf
+        assert self._last_t is not None
+        if not math.isfinite(timestamp) or timestamp <= self._last_t:
+            self.counters.bad_timestamps += 1
+            return self._estimate if self._estimate is not None else self._placeholder_estimate()
+        dt = timestamp - self._last_t
+        self._last_t = timestamp
+        rows = temperature_rows(temps)
+        if dt > MAX_INTEGRATION_GAP_S:
+            # Unknown charge moved while we were away: assume little, admit much.
+            ekf.inflate((0.01 * dt / 3600.0) ** 2 + 0.02**2)
+            ekf.predict(1.0, 0.0, rows)
+            dt_used = 0.0
+        elif current_ok:
+            ekf.predict(dt, current_a, rows)
+            dt_used = dt
+        else:
+            # Hold the last current, and widen SOC as if it could be off by C/20 plus itself.
+            ekf.predict(dt, self._last_current, rows)
+            err = (abs(self._last_current) + 0.05 * self.nominal_capacity_ah) * dt / 3600.0
+            ekf.inflate((err / ekf.capacity_ah) ** 2)
+            dt_used = 0.0
+        i_now = current_a if current_ok else self._last_current
+        self._charge_ah += (i_now - float(np.mean(ekf.offset))) * dt_used / 3600.0
+
+        rested = self._track_rest(dt, i_now)
+        sigma_v = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
+        if valid_v.any():
+            ekf.correct(np.where(valid_v, voltages, 0.0), i_now, valid_v, sigma_v)
+        self._learn_resistance(i_now, voltages, valid_v, current_ok)
+        if rested and not self._rest_anchored:
+            self._try_rest_anchor(timestamp)
+        self._track_full_sync(timestamp, dt, i_now, voltages, valid_v)
+        if current_ok:
+            self._last_current = current_a
+        self._last_voltages = np.where(valid_v, voltages, self._last_voltages)
+        return self._publish(timestamp, dt, i_now, voltages, temps)
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _start(
+        self, timestamp: float, current_a: float, voltages: FloatArray, valid: FloatArray, temps: FloatArray
+    ) -> None:
+        if self._pending_soc_pct is not None:
+            soc0 = np.full(self.n, self._pending_soc_pct / 100.0)
+            sigma0 = 0.01 if self._pending_soc_pct >= 100.0 else 0.02
+        elif self._initial_soc_pct is not None:
+            soc0 = np.full(self.n, min(100.0, max(0.0, self._initial_soc_pct)) / 100.0)
+            sigma0 = self._initial_sigma
+        else:
+            # First guess from OCV: remove the ohmic drop, take the middle of the hysteresis band.
+            mid_soc = np.full(self.n, 0.5)
+            r0, _, _ = self.tables.rc(mid_soc, temperature_rows(temps))
+            fill = float(np.nanmean(np.where(valid, voltages, np.nan)))
+            v = np.where(valid, voltages, fill) - r0 * current_a
+            soc0 = np.asarray(self.model.soc_from_ocv(v), dtype=np.float64)
+            slope = np.maximum(self.model.ocv_slope(soc0), 1e-3)
+            # Under load the RC voltage is unknown too; the flat LFP plateau gives a wide sigma.
+            v_err = (0.005 if abs(current_a) < 0.02 * self.nominal_capacity_ah else 0.03) + float(
+                np.max(self.model.ocv(soc0, 1.0) - self.model.ocv(soc0, 0.0))
+            )
+            sigma0 = float(np.clip(np.max(v_err / slope), 0.02, 0.3))
+        self._ekf = CellBankEkf(
+            self.tables,
+            self.nominal_capacity_ah,
+            soc0,
+            soc_sigma0=sigma0,
+            offset_sigma0_a=self.nominal_capacity_ah / 200.0,
+            current_noise_a=self.current_noise_a,
+            offset_walk_a_per_sqrt_h=self.nominal_capacity_ah / 2000.0,
+        )
+        self._last_t = timestamp
+        self._last_current = current_a
+        self._last_voltages = np.where(valid, voltages, np.nan)
+
+    def _cell_array(self, cell_voltages_v: Sequence[float]) -> FloatArray:
+        v = np.asarray(cell_voltages_v, dtype=np.float64).ravel()
+        if v.size != self.n:
+            self.counters.wrong_cell_count += 1
+            out = np.full(self.n, np.nan)
+            out[: min(self.n, v.size)] = v[: self.n]
+            return out
+        return v
+
+    def _temperature_array(self, temperatures_c: Sequence[float]) -> FloatArray:
+        t = np.asarray(temperatures_c, dtype=np.float64).ravel()
+        good = np.isfinite(t)
+        if t.size == 0 or not good.all():
+            self.counters.missing_temperatures += int(t.size - good.sum()) or 1
+        if not good.any():
+            return self._last_temps
+        if t.size == self.n:
+            per_cell = np.where(good, t, float(np.mean(t[good])))
+        else:
+            # Each sensor covers a contiguous block of cells; a dead sensor borrows the mean.
+            t = np.where(good, t, float(np.mean(t[good])))
+            per_cell = t[(np.arange(self.n) * t.size) // self.n]
+        self._last_temps = per_cell
+        return per_cell
+
+    def _track_rest(self, dt: float, current_a: float) -> bool:
+        if abs(current_a) <= max(0.01 * self.nominal_capacity_ah, 2.5 * self.current_noise_a):
+            self._rest_s += dt
+        else:
+            self._rest_s = 0.0
+            self._rest_anchored = False
+        return self._rest_s >= self.defaults.rest_time_s
+
+    def _try_rest_anchor(self, timestamp: float) -> None:
+        ekf = self._ekf
+        assert ekf is not None
+        sigma = float(np.sqrt(np.mean(ekf.p00)))
+        # Only where the OCV is steep enough to read SOC from it (not the LFP plateau).
+        if sigma > 0.015:
+            return
+        self._rest_anchored = True
+        self.counters.rest_anchors += 1
+        self._add_anchor(timestamp, float(np.mean(ekf.soc)), sigma)
+
+    def _add_anchor(self, timestamp: float, soc: float, sigma: float) -> None:
+        ekf = self._ekf
+        assert ekf is not None
+        offset_sigma = float(np.sqrt(np.mean(ekf.p22)))
+        if self.capacity.add_anchor(Anchor(timestamp, soc, sigma, self._charge_ah), offset_sigma):
+            # Convert SOC to the new capacity without moving the charge it stands for... SOC is a
+            # fraction of the true capacity, so it stays; only the integration scale changes.
+            ekf.rescale_capacity(self.capacity.capacity_ah)
+
+    def _track_full_sync(
+        self, timestamp: float, dt: float, current_a: float, voltages: FloatArray, valid: FloatArray
+    ) -> None:
+        ekf = self._ekf
+        assert ekf is not None
+        if not valid.any():
+            return
+        mean_v = float(np.mean(voltages[valid]))
+        near_cv = mean_v >= self.limit_settings.charge_cell_v - 0.03
+        tail = -0.002 * self.nominal_capacity_ah <= current_a <= self.tail_current_a
+        if self._sync_armed and near_cv and tail:
+            self._sync_s += dt
+            if self._sync_s >= SYNC_HOLD_S:
+                self._apply_full_sync(timestamp, current_a)
+        else:
+            self._sync_s = 0.0
+        if not self._sync_armed and float(np.max(ekf.soc)) < 0.95:
+            self._sync_armed = True
+
+    def _apply_full_sync(self, timestamp: float, current_a: float) -> None:
+        ekf = self._ekf
+        assert ekf is not None
+        r0, r1, _ = self.tables.rc(ekf.soc, temperature_rows(self._last_temps))
+        v = np.where(np.isfinite(self._last_voltages), self._last_voltages, np.nanmax(self._last_voltages))
+        if not np.isfinite(v).all():
+            v = np.full(self.n, self.limit_settings.charge_cell_v)
+        # At the end of a CV charge the RC pair has settled: OCV = V - (R0 + R1) * I.
+        ocv = v - (r0 + r1) * max(current_a, 0.0)
+        soc = np.asarray(self.model.soc_from_ocv(ocv, 1.0), dtype=np.float64)
+        ekf.set_soc(soc, 0.005)
+        ekf.v1 = r1 * max(current_a, 0.0)
+        ekf.hyst = np.ones(self.n)
+        self._sync_armed = False
+        self._sync_s = 0.0
+        self.counters.full_syncs += 1
+        self._add_anchor(timestamp, float(np.mean(soc)), 0.005)
+
+    def _learn_resistance(
+        self, current_a: float, voltages: FloatArray, valid: FloatArray, current_ok: bool
+    ) -> None:
+        if current_ok and valid.all() and np.isfinite(self._last_voltages).all():
+            di = current_a - self._last_current
+            if abs(di) >= self.resistance.min_step_a:
+                ekf = self._ekf
+                assert ekf is not None
+                dv = float(np.mean(voltages - self._last_voltages))
+                self.resistance.add_step(di, dv, float(np.mean(ekf._r0)))
+
+    def _publish(
+        self, timestamp: float, dt: float, current_a: float, voltages: FloatArray, temps: FloatArray
+    ) -> PackEstimate:
+        ekf = self._ekf
+        assert ekf is not None
+        soc = np.clip(ekf.soc, 0.0, 1.0)
+        s_min, s_max = float(soc.min()), float(soc.max())
+        pack = _pack_soc(soc)
+        i_min, i_max = int(np.argmin(soc)), int(np.argmax(soc))
+        sigma = math.sqrt(max(float(ekf.p00[i_min]), float(ekf.p00[i_max])))
+        q = ekf.capacity_ah
+        remaining = s_min * q
+        energy = q * float(np.sum(self.model.energy_per_ah(soc) - self.model.energy_per_ah(soc - s_min)))
+        # Time-to-go from a smoothed current so it does not jump with every pulse.
+        alpha = min(1.0, dt / 30.0) if dt > 0 else 1.0
+        self._smoothed_current += alpha * (current_a - self._smoothed_current)
+        i_avg = self._smoothed_current
+        threshold = 0.005 * self.nominal_capacity_ah
+        tte = remaining / -i_avg * 3600.0 if i_avg < -threshold else None
+        ttf = (1.0 - s_max) * q / i_avg * 3600.0 if i_avg > threshold else None
+        valid = np.isfinite(voltages)
+        v_ok = voltages[valid] if valid.any() else self._last_voltages[np.isfinite(self._last_voltages)]
+        v_max = float(v_ok.max()) if v_ok.size else math.nan
+        v_min = float(v_ok.min()) if v_ok.size else math.nan
+        v_mean = float(v_ok.mean()) if v_ok.size else math.nan
+        cvl, ccl, dcl = self.limits.update(
+            timestamp,
+            dt,
+            current_a=current_a,
+            cell_v_max=v_max,
+            cell_v_min=v_min,
+            cell_v_mean=v_mean,
+            temp_min_c=float(temps.min()),
+            temp_max_c=float(temps.max()),
+            soc_pct=pack * 100.0,
+        )
+        soh = min(self.capacity.soh_pct(), self.resistance.soh_pct())
+        self._estimate = PackEstimate(
+            soc_pct=pack * 100.0,
+            soc_sigma_pct=sigma * 100.0,
+            soh_pct=max(0.0, min(100.0, soh)),
+            cell_soc_pct=tuple(float(x) for x in soc * 100.0),
+            remaining_ah=remaining,
+            capacity_ah=q,
+            energy_wh=energy,
+            time_to_empty_s=tte,
+            time_to_full_s=ttf,
+            charge_voltage_limit_v=cvl,
+            charge_current_limit_a=ccl,
+            discharge_current_limit_a=dcl,
+        )
+        return self._estimate
+
+    def _placeholder_estimate(self) -> PackEstimate:
+        """Before the first usable sample: nothing known, nothing allowed."""
+        soc = self._pending_soc_pct if self._pending_soc_pct is not None else self._initial_soc_pct
+        soc_pct = 50.0 if soc is None else soc
+        return PackEstimate(
+            soc_pct=soc_pct,
+            soc_sigma_pct=50.0 if soc is None else self._initial_sigma * 100.0,
+            soh_pct=100.0,
+            cell_soc_pct=tuple([soc_pct] * self.n),
+            remaining_ah=soc_pct / 100.0 * self.nominal_capacity_ah,
+            capacity_ah=self.nominal_capacity_ah,
+            energy_wh=0.0,
+            time_to_empty_s=None,
+            time_to_full_s=None,
+            charge_voltage_limit_v=self.limits.charge_voltage_limit_v,
+            charge_current_limit_a=0.0,
+            discharge_current_limit_a=0.0,
+        )
+
+    # --- read-only views for diagnostics and the validation harness -----------------------------
+
+    @property
+    def current_offset_a(self) -> float:
+        return float(np.mean(self._ekf.offset)) if self._ekf is not None else 0.0
+
+    @property
+    def resistance_factor(self) -> float:
+        return self.resistance.factor
+
+
+def _pack_soc(soc: FloatArray) -> float:
+    """Usable charge over usable capacity: 0 when the emptiest cell is empty, 1 when the fullest is full."""
+    s_min, s_max = float(np.min(soc)), float(np.max(soc))
+    usable = s_min + 1.0 - s_max
+    return s_min / usable if usable > 1e-9 else 0.0

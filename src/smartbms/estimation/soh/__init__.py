@@ -1,0 +1,1 @@
+"""State of health: capacity learned between SOC anchors, resistance learned from current steps."""

@@ -1,0 +1,33 @@
+"""Internal resistance relative to the cell model, by recursive least squares on current steps.
+
+At a current step the RC pair has no time to charge, so the voltage change is the ohmic part:
+dV = theta * R0_model(SOC, T) * dI. Regressing on the model's own R0 normalises away SOC and
+temperature, so theta (1.0 = as characterised) is comparable across seasons and drifts only with
+ageing or bad connections.
+"""
+
+from __future__ import annotations
+
+
+class ResistanceEstimator:
+    def __init__(self, *, forgetting: float = 0.995, min_step_a: float = 1.0) -> None:
+        self.factor = 1.0
+        self._p = 1.0  # covariance of the factor; starts wide
+        self.forgetting = forgetting
+        self.min_step_a = min_step_a
+        self.samples = 0
+
+    def add_step(self, delta_current_a: float, delta_voltage_v: float, model_r0_ohm: float) -> bool:
+        """Feed one sample-to-sample change; steps smaller than ``min_step_a`` are ignored."""
+        if abs(delta_current_a) < self.min_step_a or model_r0_ohm <= 0:
+            return False
+        phi = model_r0_ohm * delta_current_a
+        gain = self._p * phi / (self.forgetting + phi * self._p * phi)
+        self.factor += gain * (delta_voltage_v - phi * self.factor)
+        self._p = (self._p - gain * phi * self._p) / self.forgetting
+        self.samples += 1
+        return True
+
+    def soh_pct(self) -> float:
+        """100 % at the characterised resistance, 80 % at double (the usual end-of-life point)."""
+        return max(0.0, min(100.0, 100.0 - 20.0 * (self.factor - 1.0)))
