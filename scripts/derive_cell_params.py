@@ -13,7 +13,7 @@ Method, per chemistry:
   with the stoichiometries swept linearly between the 0 % and 100 % points PyBaMM computes from
   the set's voltage cut-offs (``get_min_max_stoichiometries``), extended 4 % beyond each end so
   over-charge and over-discharge show their steep walls.
-* R0, R1/τ1, R2/τ2 against SOC and temperature: a 1C discharge pulse of 60 s followed by 600 s rest
+* R0, R1/τ1, R2/τ2 against SOC and temperature: a C/2 discharge pulse of 60 s followed by 900 s rest
   in PyBaMM's SPMe at 1 s, fitted with a two-RC Thevenin model by least squares. Resistances are
   stored multiplied by the source cell's capacity (Ω·Ah) so they scale to any cell size at the same
   C-rate, which is how large prismatic cells of one chemistry compare with small ones.
@@ -44,11 +44,40 @@ from scipy.optimize import least_squares
 os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "src" / "smartbms" / "sim" / "params"
-SOC_GRID_PCT = np.array([-4, -2, 0, 1, 2.5, 5, 7.5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 85, 90, 92.5, 95, 97.5,
-                         99, 100, 102, 104], dtype=float)
-FIT_SOC_PCT = np.array([5, 10, 20, 35, 50, 65, 80, 90, 95], dtype=float)
+SOC_GRID_PCT = np.array(
+    [
+        -4,
+        -2,
+        0,
+        1,
+        2.5,
+        5,
+        7.5,
+        10,
+        15,
+        20,
+        30,
+        40,
+        50,
+        60,
+        70,
+        80,
+        85,
+        90,
+        92.5,
+        95,
+        97.5,
+        99,
+        100,
+        102,
+        104,
+    ],
+    dtype=float,
+)
+FIT_SOC_PCT = np.array([10, 20, 35, 50, 65, 80, 90, 95], dtype=float)
 TEMPERATURES_C = np.array([0.0, 25.0, 45.0])
-PULSE_S, REST_S = 60, 600
+PULSE_S, REST_S, PRE_REST_S = 60, 900, 10
+PULSE_C_RATE = 0.5
 LTO_PLATEAU_V = 1.55
 
 
@@ -74,6 +103,11 @@ def _ocv_table(params: Any, negative: str = "graphite") -> list[float]:
         y = min(max(y0 + soc * (y100 - y0), 1e-4), 1 - 1e-4)
         un = _ocp(u_n, x, 298.15) if negative == "graphite" else _lto_ocp(soc)
         out.append(round(_ocp(u_p, y, 298.15) - un, 5))
+    # Past the stoichiometry limits the OCPs saturate; continue the wall at its last slope instead.
+    for k in range(2, len(out)):
+        if out[k] <= out[k - 1] + 1e-4:
+            slope = (out[k - 1] - out[k - 2]) / (SOC_GRID_PCT[k - 1] - SOC_GRID_PCT[k - 2])
+            out[k] = round(out[k - 1] + slope * (SOC_GRID_PCT[k] - SOC_GRID_PCT[k - 1]), 5)
     return out
 
 
@@ -99,38 +133,58 @@ def _fit_rc(params: Any, soc_pct: float, temperature_c: float) -> tuple[float, .
     import pybamm
 
     params = params.copy()
-    params.update({"Ambient temperature [K]": temperature_c + 273.15,
-                   "Initial temperature [K]": temperature_c + 273.15}, check_already_exists=False)
+    params.update(
+        {
+            "Ambient temperature [K]": temperature_c + 273.15,
+            "Initial temperature [K]": temperature_c + 273.15,
+        },
+        check_already_exists=False,
+    )
     capacity = float(params["Nominal cell capacity [A.h]"])
     experiment = pybamm.Experiment(
-        [f"Discharge at 1C for {PULSE_S} seconds", f"Rest for {REST_S} seconds"], period="1 second"
+        [
+            f"Rest for {PRE_REST_S} seconds",
+            f"Discharge at {PULSE_C_RATE}C for {PULSE_S} seconds",
+            f"Rest for {REST_S} seconds",
+        ],
+        period="1 second",
     )
-    sim = pybamm.Simulation(pybamm.lithium_ion.SPMe(), parameter_values=params, experiment=experiment,
-                            solver=pybamm.IDAKLUSolver(rtol=1e-6, atol=1e-8))
+    sim = pybamm.Simulation(
+        pybamm.lithium_ion.SPMe(),
+        parameter_values=params,
+        experiment=experiment,
+        solver=pybamm.IDAKLUSolver(rtol=1e-6, atol=1e-8),
+    )
     sol = sim.solve(initial_soc=soc_pct / 100.0)
     t = sol["Time [s]"].entries
     v = sol["Voltage [V]"].entries
-    i = sol["Current [A]"].entries
-    grid = np.arange(0.0, PULSE_S + REST_S + 1.0)
+    if t[-1] < PRE_REST_S + PULSE_S + REST_S - 1:
+        raise RuntimeError(f"PyBaMM stopped early at {t[-1]:.0f} s (a voltage cut-off)")
+    # Samples at 1 s from the current onset; the value just before the onset is the rested OCV.
+    grid = np.arange(PRE_REST_S, PRE_REST_S + PULSE_S + REST_S + 1.0) + 1e-6
     v_g = np.interp(grid, t, v)
-    i_g = np.interp(grid, t, i)
-    # Current flows from the first step on; the OCV is the voltage before it (extrapolated back).
-    ocv_start = float(v_g[-1])  # rested value; SPMe relaxes within the rest at these rates
-    overpotential = ocv_start - v_g
-    # The pulse moves SOC by 1.7 %; remove the small OCV change it causes (measured at the end of rest).
-    i_step = np.where(grid < PULSE_S, capacity, 0.0)
-    i_step[0] = capacity
+    ocv_start = float(np.interp(PRE_REST_S - 1e-6, t, v))
+    ocv_end = float(v_g[-1])
+    current = PULSE_C_RATE * capacity
+    i_step = np.where(grid - PRE_REST_S < PULSE_S, current, 0.0)
+    # The pulse moves SOC a little: let the OCV follow the charge passed, from start to end value.
+    charge = np.cumsum(i_step)
+    ocv = ocv_start + (ocv_end - ocv_start) * charge / charge[-1]
+    overpotential = ocv - v_g
 
     def residual(theta: np.ndarray) -> np.ndarray:
         return _thevenin_response(np.exp(theta), i_step, 1.0) - overpotential
 
-    theta0 = np.log([0.3 * 0.04 / capacity * 2.3, 0.2 * 0.04 / capacity * 2.3, 10.0, 0.2 * 0.04 / capacity * 2.3,
-                     200.0])
-    fit = least_squares(residual, theta0, bounds=(np.log([1e-6, 1e-7, 0.5, 1e-7, 30.0]),
-                                                  np.log([1.0, 1.0, 30.0, 1.0, 3000.0])))
+    r_guess = 0.02 / capacity
+    theta0 = np.log([r_guess, r_guess, 8.0, r_guess, 150.0])
+    # tau1 >= 3 s so the instantaneous part at 1 s sampling lands in R0, not in a fast RC pair.
+    fit = least_squares(
+        residual,
+        theta0,
+        bounds=(np.log([1e-6, 1e-7, 3.0, 1e-7, 40.0]), np.log([1.0, 1.0, 40.0, 1.0, 3000.0])),
+    )
     r0, r1, tau1, r2, tau2 = np.exp(fit.x)
     rms_mv = float(np.sqrt(np.mean(fit.fun**2)) * 1000)
-    del i_g
     return r0 * capacity, r1 * capacity, tau1, r2 * capacity, tau2, rms_mv
 
 
@@ -146,12 +200,18 @@ def _rc_tables(params: Any, scale: float = 1.0) -> dict[str, Any]:
             for k, value in zip(keys, values, strict=True):
                 is_resistance = k.startswith("r")
                 rows[k].append(round(float(value) * (scale if is_resistance else 1.0), 8))
-            print(f"  T={temperature:5.1f} °C SOC={soc:5.1f} %: R0={values[0] / 2.3 * 1000:.2f} mΩ@2.3Ah "
-                  f"tau1={values[2]:.1f} s tau2={values[4]:.0f} s fit {rms_mv:.2f} mV")
+            print(
+                f"  T={temperature:5.1f} °C SOC={soc:5.1f} %: R0·Q={values[0] * 1000:.2f} mΩ·Ah "
+                f"tau1={values[2]:.1f} s tau2={values[4]:.0f} s fit {rms_mv:.2f} mV"
+            )
         for k in keys:
             tables[k].append(rows[k])
-    return {"rc_soc_pct": FIT_SOC_PCT.tolist(), "temperature_c": TEMPERATURES_C.tolist(), **tables,
-            "rc_fit_worst_rms_mv": round(worst_fit_mv, 3)}
+    return {
+        "rc_soc_pct": FIT_SOC_PCT.tolist(),
+        "temperature_c": TEMPERATURES_C.tolist(),
+        **tables,
+        "rc_fit_worst_rms_mv": round(worst_fit_mv, 3),
+    }
 
 
 def _hysteresis_half_v(peak_v: float) -> list[float]:
@@ -173,46 +233,81 @@ def main() -> None:
     common = {"format": "smartbms.sim.cell_params/1", "soc_pct": SOC_GRID_PCT.tolist()}
     print("LFP (Prada2013)")
     lfp = pybamm.ParameterValues("Prada2013")
-    _write("lfp", {
-        **common, "chemistry": "LFP",
-        "source": "OCV and RC fits from PyBaMM parameter set Prada2013 (A123 ANR26650; Prada et al. 2012) via "
-                  "scripts/derive_cell_params.py; hysteresis half-gap assumed (Dreyer et al. 2010 order); "
-                  "thermal and self-discharge: EVE LF280K-class datasheet figures (see 'notes').",
-        "ocv_v": _ocv_table(lfp), "hysteresis_half_v": _hysteresis_half_v(0.0075),
-        **_rc_tables(lfp),
-        "coulombic_efficiency": 0.999, "self_discharge_pct_per_month": 3.0, "hysteresis_rate": 30.0,
-        "heat_capacity_j_per_k_per_ah": 19.0, "ambient_conductance_w_per_k_per_ah": 0.0036,
-        "neighbour_conductance_w_per_k_per_ah": 0.0054,
-        "notes": "Heat capacity ~5.4 kg x 1000 J/(kg K) for a 280 Ah prismatic; self-discharge <=3 %/month "
-                 "as LFP datasheets state; conductances give a ~1.5 h thermal time constant to ambient.",
-    })
+    _write(
+        "lfp",
+        {
+            **common,
+            "chemistry": "LFP",
+            "source": "OCV and RC fits from PyBaMM parameter set Prada2013 (A123 ANR26650; Prada et al. "
+            "2012) "
+            "via "
+            "scripts/derive_cell_params.py; hysteresis half-gap assumed (Dreyer et al. 2010 order); "
+            "thermal and self-discharge: EVE LF280K-class datasheet figures (see 'notes').",
+            "ocv_v": _ocv_table(lfp),
+            "hysteresis_half_v": _hysteresis_half_v(0.0075),
+            **_rc_tables(lfp),
+            "coulombic_efficiency": 0.999,
+            "self_discharge_pct_per_month": 3.0,
+            "hysteresis_rate": 30.0,
+            "heat_capacity_j_per_k_per_ah": 19.0,
+            "ambient_conductance_w_per_k_per_ah": 0.0036,
+            "neighbour_conductance_w_per_k_per_ah": 0.0054,
+            "notes": "Heat capacity ~5.4 kg x 1000 J/(kg K) for a 280 Ah prismatic; "
+            "self-discharge <=3 %/month "
+            "as LFP datasheets state; conductances give a ~1.5 h thermal time constant to ambient.",
+        },
+    )
     print("NMC (Chen2020)")
     nmc = pybamm.ParameterValues("Chen2020")
     nmc_rc = _rc_tables(nmc)
-    _write("nmc", {
-        **common, "chemistry": "NMC",
-        "source": "OCV and RC fits from PyBaMM parameter set Chen2020 (LG M50; Chen et al. 2020) via "
-                  "scripts/derive_cell_params.py; no hysteresis.",
-        "ocv_v": _ocv_table(nmc), "hysteresis_half_v": [0.0] * len(SOC_GRID_PCT), **nmc_rc,
-        "coulombic_efficiency": 0.998, "self_discharge_pct_per_month": 2.0, "hysteresis_rate": 30.0,
-        "heat_capacity_j_per_k_per_ah": 14.0, "ambient_conductance_w_per_k_per_ah": 0.003,
-        "neighbour_conductance_w_per_k_per_ah": 0.004,
-        "notes": "LG M50: 69 g x ~1000 J/(kg K) / 5 Ah = 14 J/(K Ah).",
-    })
+    _write(
+        "nmc",
+        {
+            **common,
+            "chemistry": "NMC",
+            "source": "OCV and RC fits from PyBaMM parameter set Chen2020 (LG M50; Chen et al. 2020) via "
+            "scripts/derive_cell_params.py; no hysteresis.",
+            "ocv_v": _ocv_table(nmc),
+            "hysteresis_half_v": [0.0] * len(SOC_GRID_PCT),
+            **nmc_rc,
+            "coulombic_efficiency": 0.998,
+            "self_discharge_pct_per_month": 2.0,
+            "hysteresis_rate": 30.0,
+            "heat_capacity_j_per_k_per_ah": 14.0,
+            "ambient_conductance_w_per_k_per_ah": 0.003,
+            "neighbour_conductance_w_per_k_per_ah": 0.004,
+            "notes": "LG M50: 69 g x ~1000 J/(kg K) / 5 Ah = 14 J/(K Ah).",
+        },
+    )
     print("LTO (Chen2020 positive vs LTO plateau)")
-    _write("lto", {
-        **common, "chemistry": "LTO",
-        "source": "OCV: Chen2020 NMC811 positive OCP against an Li4Ti5O12 negative plateau at 1.55 V (Ohzuku "
-                  "et al. 1995), own smooth end walls; RC: the Chen2020 NMC fit halved (assumption). "
-                  "Illustrative, not a measured LTO cell.",
-        "ocv_v": _ocv_table(nmc, negative="lto"), "hysteresis_half_v": [0.0] * len(SOC_GRID_PCT),
-        **{k: ([[v * 0.5 for v in row] for row in t] if k in ("r0_ohm_ah", "r1_ohm_ah", "r2_ohm_ah") else t)
-           for k, t in nmc_rc.items()},
-        "coulombic_efficiency": 0.9995, "self_discharge_pct_per_month": 1.0, "hysteresis_rate": 30.0,
-        "heat_capacity_j_per_k_per_ah": 25.0, "ambient_conductance_w_per_k_per_ah": 0.004,
-        "neighbour_conductance_w_per_k_per_ah": 0.005,
-        "notes": "LTO cells are heavy per Ah (low voltage), hence the larger heat capacity per Ah.",
-    })
+    _write(
+        "lto",
+        {
+            **common,
+            "chemistry": "LTO",
+            "source": "OCV: Chen2020 NMC811 positive OCP against an Li4Ti5O12 negative plateau at 1.55 V "
+            "(Ohzuku "
+            "et al. 1995), own smooth end walls; RC: the Chen2020 NMC fit halved (assumption). "
+            "Illustrative, not a measured LTO cell.",
+            "ocv_v": _ocv_table(nmc, negative="lto"),
+            "hysteresis_half_v": [0.0] * len(SOC_GRID_PCT),
+            **{
+                k: (
+                    [[v * 0.5 for v in row] for row in t]
+                    if k in ("r0_ohm_ah", "r1_ohm_ah", "r2_ohm_ah")
+                    else t
+                )
+                for k, t in nmc_rc.items()
+            },
+            "coulombic_efficiency": 0.9995,
+            "self_discharge_pct_per_month": 1.0,
+            "hysteresis_rate": 30.0,
+            "heat_capacity_j_per_k_per_ah": 25.0,
+            "ambient_conductance_w_per_k_per_ah": 0.004,
+            "neighbour_conductance_w_per_k_per_ah": 0.005,
+            "notes": "LTO cells are heavy per Ah (low voltage), hence the larger heat capacity per Ah.",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from smartbms.core.outputs import soc_bar
 from smartbms.core.requests import RemoteMode, Request
 from smartbms.core.settings import Settings
 from smartbms.core.state import BmsState
-from smartbms.eventlog import EventLog
 from smartbms.errors import SmartBmsError
+from smartbms.eventlog import EventLog
 from smartbms.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -147,8 +147,15 @@ class Controller:
             elif isinstance(item, _SetSoc):
                 if self.estimator is not None:
                     self.estimator.set_soc(item.soc_pct)
-                extra_events.append(Event(now, EventKind.REQUEST, "SetSoc", f"SOC set to {item.soc_pct:g} %",
-                                          {"soc_pct": item.soc_pct, "accepted": self.estimator is not None}))
+                extra_events.append(
+                    Event(
+                        now,
+                        EventKind.REQUEST,
+                        "SetSoc",
+                        f"SOC set to {item.soc_pct:g} %",
+                        {"soc_pct": item.soc_pct, "accepted": self.estimator is not None},
+                    )
+                )
             else:
                 state = request(state, item)
 
@@ -218,7 +225,12 @@ class Controller:
         sample = self._state.last_sample
         bleed: tuple[int, ...] = ()
         currents: tuple[float, ...] = ()
-        if self.balancer is not None and self._balancing_input is not None and sample is not None and sample.valid:
+        if (
+            self.balancer is not None
+            and self._balancing_input is not None
+            and sample is not None
+            and sample.valid
+        ):
             decision = self.balancer.decide(
                 self._balancing_input(
                     now=now,
@@ -226,7 +238,8 @@ class Controller:
                     cell_soc_pct=getattr(estimate, "cell_soc_pct", None),
                     current_a=sample.current_a,
                     temperatures_c=sample.temperatures_c,
-                    protection_active=bool(self._state.engaged()) and any(a[0] == "A" for a in actions.alarms),
+                    protection_active=bool(self._state.engaged())
+                    and any(a[0] == "A" for a in actions.alarms),
                     charge_allowed=actions.charge_enabled,
                 )
             )
@@ -247,8 +260,15 @@ class Controller:
             "prealarm_output": actions.prealarm_output,
         }
         if estimate is not None:
-            for name in ("soc_sigma_pct", "energy_wh", "time_to_empty_s", "time_to_full_s",
-                         "charge_voltage_limit_v", "charge_current_limit_a", "discharge_current_limit_a"):
+            for name in (
+                "soc_sigma_pct",
+                "energy_wh",
+                "time_to_empty_s",
+                "time_to_full_s",
+                "charge_voltage_limit_v",
+                "charge_current_limit_a",
+                "discharge_current_limit_a",
+            ):
                 value = getattr(estimate, name, None)
                 if value is not None:
                     extra[name] = value

@@ -42,7 +42,9 @@ class EventLog:
         self._lock = threading.Lock()
 
     def append(self, events: Iterable[Event]) -> int:
-        rows = [(e.timestamp, e.kind.value, e.code, e.message, json.dumps(e.data, default=str)) for e in events]
+        rows = [
+            (e.timestamp, e.kind.value, e.code, e.message, json.dumps(e.data, default=str)) for e in events
+        ]
         if not rows:
             return 0
         try:
@@ -77,7 +79,10 @@ class EventLog:
         params.append(limit)
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        return [Event(ts, EventKind(kind), code, msg, json.loads(data)) for ts, kind, code, msg, data in reversed(rows)]
+        return [
+            Event(ts, EventKind(kind), code, msg, json.loads(data))
+            for ts, kind, code, msg, data in reversed(rows)
+        ]
 
     def count(self) -> int:
         with self._lock:

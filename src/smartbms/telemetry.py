@@ -42,7 +42,9 @@ class Telemetry:
             value = getattr(self, f.name)
             if value is None:
                 continue
-            out[f.name] = [_json_number(v) for v in value] if isinstance(value, tuple) else _json_number(value)
+            out[f.name] = (
+                [_json_number(v) for v in value] if isinstance(value, tuple) else _json_number(value)
+            )
         out.update(self.extra)
         return out
 

@@ -26,7 +26,6 @@ from smartbms.core.rules import (
     Tier,
     advance,
     build_rules,
-    is_engaged,
     signal_values,
 )
 from smartbms.core.settings import Settings
@@ -62,7 +61,7 @@ class CoreState:
         return tuple(
             rule
             for rule, status in zip(self.rules, self.statuses, strict=True)
-            if is_engaged(status) and (tier is None or rule.tier is tier)
+            if status.phase >= Phase.ACTIVE and (tier is None or rule.tier is tier)
         )
 
 
@@ -86,8 +85,15 @@ def apply_settings(state: CoreState, settings: Settings, now: float) -> tuple[Co
         for key, value in values.items():
             before = old_data.get(section, {}).get(key)
             if before != value:
-                events.append(Event(now, EventKind.SETTING, f"{section}.{key}",
-                                    f"{section}.{key}: {before} -> {value}", {"old": before, "new": value}))
+                events.append(
+                    Event(
+                        now,
+                        EventKind.SETTING,
+                        f"{section}.{key}",
+                        f"{section}.{key}: {before} -> {value}",
+                        {"old": before, "new": value},
+                    )
+                )
     rules = build_rules(settings)
     previous = {rule.id: status for rule, status in zip(state.rules, state.statuses, strict=True)}
     statuses = tuple(previous.get(rule.id, IDLE) for rule in rules)
@@ -102,11 +108,22 @@ def step(state: CoreState, measurement: Measurement | None, now: float) -> tuple
     # 1. Rules: every rule advances on every sample, whatever the state.
     values = signal_values(sample)
     new_statuses = []
+    engaged: list[tuple[Rule, RuleStatus]] = []
+    idle, active = Phase.IDLE, Phase.ACTIVE
     for rule, status in zip(state.rules, state.statuses, strict=True):
-        updated = advance(rule, status, values[rule.signal], now)
+        value = values[rule.signal]
+        # Fast path for the common case, an idle rule far from its limit.
+        if status.phase is idle and (
+            value != value or not (value > rule.limit if rule.above else value < rule.limit)
+        ):
+            new_statuses.append(status)
+            continue
+        updated = advance(rule, status, value, now)
         if updated is not status:
-            _rule_event(events, rule, status, updated, values[rule.signal], now)
+            _rule_event(events, rule, status, updated, value, now)
         new_statuses.append(updated)
+        if updated.phase >= active:
+            engaged.append((rule, updated))
     statuses = tuple(new_statuses)
 
     for code in sorted(sample.faults - state.sensor_faults):
@@ -133,20 +150,36 @@ def step(state: CoreState, measurement: Measurement | None, now: float) -> tuple
     pending, state = state.pending, replace(state, pending=())
     for req in pending:
         state = _handle_request(state, req, now, events)
-    state = _transition(state, sample, now, events)
+    protection = tuple(rule for rule, _ in engaged if rule.tier is Tier.PROTECTION)
+    state = _transition(state, sample, now, events, protection)
 
     # 3. Outputs.
-    actions = outputs.compute(state, sample, now, tuple(events))
+    actions = outputs.compute(state, sample, now, tuple(events), engaged)
     if actions.alarms != state.active_alarms:
         state = replace(state, active_alarms=actions.alarms)
     return state, actions
 
 
-def _rule_event(events: list[Event], rule: Rule, old: RuleStatus, new: RuleStatus, value: float, now: float) -> None:
-    data = {"rule": rule.id, "value": value, "limit": rule.limit, "release": rule.release, "tier": rule.tier.value}
+def _rule_event(
+    events: list[Event], rule: Rule, old: RuleStatus, new: RuleStatus, value: float, now: float
+) -> None:
+    data = {
+        "rule": rule.id,
+        "value": value,
+        "limit": rule.limit,
+        "release": rule.release,
+        "tier": rule.tier.value,
+    }
     if new.phase is Phase.ACTIVE and old.phase in (Phase.IDLE, Phase.PENDING):
-        events.append(Event(now, EventKind.TRIP, rule.code, f"{rule.id} tripped at {value:.4g} (limit {rule.limit:.4g})",
-                            data))
+        events.append(
+            Event(
+                now,
+                EventKind.TRIP,
+                rule.code,
+                f"{rule.id} tripped at {value:.4g} (limit {rule.limit:.4g})",
+                data,
+            )
+        )
     elif new.phase is Phase.IDLE and old.phase in (Phase.ACTIVE, Phase.RECOVERING):
         events.append(Event(now, EventKind.RELEASE, rule.code, f"{rule.id} released at {value:.4g}", data))
 
@@ -154,18 +187,29 @@ def _rule_event(events: list[Event], rule: Rule, old: RuleStatus, new: RuleStatu
 def _set_state(state: CoreState, new: BmsState, now: float, events: list[Event], reason: str) -> CoreState:
     if new is state.bms_state:
         return state
-    events.append(Event(now, EventKind.STATE, new.value, f"{state.bms_state.value} -> {new.value}: {reason}",
-                        {"from": state.bms_state.value, "to": new.value, "reason": reason}))
+    events.append(
+        Event(
+            now,
+            EventKind.STATE,
+            new.value,
+            f"{state.bms_state.value} -> {new.value}: {reason}",
+            {"from": state.bms_state.value, "to": new.value, "reason": reason},
+        )
+    )
     return replace(state, bms_state=new, state_since=now)
 
 
 def _latched_active(state: CoreState) -> tuple[Rule, ...]:
-    return tuple(r for r, s in zip(state.rules, state.statuses, strict=True) if r.latched and s.phase is Phase.ACTIVE)
+    return tuple(
+        r for r, s in zip(state.rules, state.statuses, strict=True) if r.latched and s.phase is Phase.ACTIVE
+    )
 
 
 def _handle_request(state: CoreState, req: Request, now: float, events: list[Event]) -> CoreState:
     def refuse(reason: str) -> CoreState:
-        events.append(Event(now, EventKind.REQUEST, type(req).__name__, f"refused: {reason}", {"accepted": False}))
+        events.append(
+            Event(now, EventKind.REQUEST, type(req).__name__, f"refused: {reason}", {"accepted": False})
+        )
         return state
 
     def accept(detail: str) -> None:
@@ -181,11 +225,14 @@ def _handle_request(state: CoreState, req: Request, now: float, events: list[Eve
             return refuse(f"condition still present: {', '.join(still)}")
         if last is None or not last.valid:
             return refuse("no valid measurement to confirm the fault is gone")
-        statuses = tuple(IDLE if r.latched and s.phase is Phase.ACTIVE else s
-                         for r, s in zip(state.rules, state.statuses, strict=True))
+        statuses = tuple(
+            IDLE if r.latched and s.phase is Phase.ACTIVE else s
+            for r, s in zip(state.rules, state.statuses, strict=True)
+        )
         accept("fault reset")
-        return _set_state(replace(state, statuses=statuses, valid_streak=0), BmsState.STANDBY, now, events,
-                          "fault reset")
+        return _set_state(
+            replace(state, statuses=statuses, valid_streak=0), BmsState.STANDBY, now, events, "fault reset"
+        )
     if isinstance(req, SetRemoteMode):
         accept(f"remote mode {req.mode.value}")
         state = replace(state, remote_mode=req.mode)
@@ -213,25 +260,35 @@ def _handle_request(state: CoreState, req: Request, now: float, events: list[Eve
 def _wake(state: CoreState, source: WakeSource, now: float, events: list[Event]) -> CoreState | None:
     """The woken state, or None when there is nothing to wake from."""
     if state.bms_state is BmsState.SLEEP:
-        return _set_state(replace(state, valid_streak=0), BmsState.STANDBY, now, events, f"wake-up: {source.value}")
+        return _set_state(
+            replace(state, valid_streak=0), BmsState.STANDBY, now, events, f"wake-up: {source.value}"
+        )
     if state.bms_state is BmsState.LOW_POWER:
-        return _set_state(replace(state, busy_at=now), BmsState.NORMAL, now, events, f"wake-up: {source.value}")
+        return _set_state(
+            replace(state, busy_at=now), BmsState.NORMAL, now, events, f"wake-up: {source.value}"
+        )
     return None
 
 
-def _transition(state: CoreState, sample: ValidatedSample, now: float, events: list[Event]) -> CoreState:
+def _transition(
+    state: CoreState, sample: ValidatedSample, now: float, events: list[Event], protection: tuple[Rule, ...]
+) -> CoreState:
     settings = state.settings
     power = settings.power
     current_state = state.bms_state
-    protection = state.engaged(Tier.PROTECTION)
 
     if current_state is BmsState.INIT:
         return _set_state(state, BmsState.STANDBY, now, events, "initialised")
     if current_state is BmsState.FAULT:
         return state  # only ResetFault leaves FAULT
     if _latched_active(state):
-        return _set_state(state, BmsState.FAULT, now, events,
-                          "latched protection: " + ", ".join(r.id for r in _latched_active(state)))
+        return _set_state(
+            state,
+            BmsState.FAULT,
+            now,
+            events,
+            "latched protection: " + ", ".join(r.id for r in _latched_active(state)),
+        )
     if current_state is BmsState.SLEEP:
         if state.remote_mode is RemoteMode.OFF_ALL:
             return state
@@ -254,7 +311,9 @@ def _transition(state: CoreState, sample: ValidatedSample, now: float, events: l
 
     if current_state in (BmsState.NORMAL, BmsState.LOW_POWER):
         if not sample.valid:
-            return _set_state(state, BmsState.PROTECTION, now, events, "sensor fault: " + ", ".join(sorted(sample.faults)))
+            return _set_state(
+                state, BmsState.PROTECTION, now, events, "sensor fault: " + ", ".join(sorted(sample.faults))
+            )
         if protection:
             return _set_state(state, BmsState.PROTECTION, now, events, ", ".join(r.id for r in protection))
         idle_for = now - state.busy_at if state.busy_at is not None else 0.0
@@ -273,23 +332,26 @@ def _transition(state: CoreState, sample: ValidatedSample, now: float, events: l
     if cell_uv and power.sleep_on_cell_uv_after_s > 0.0:
         since = state.status_of("cell_uv").since
         if now - since >= power.sleep_on_cell_uv_after_s:
-            return _set_state(state, BmsState.SLEEP, now, events, "cell under-voltage held: sleep to save the cells")
+            return _set_state(
+                state, BmsState.SLEEP, now, events, "cell under-voltage held: sleep to save the cells"
+            )
     if not protection and ready:
         return _set_state(replace(state, busy_at=now), BmsState.NORMAL, now, events, "protection released")
     return state
 
 
-def paths_allowed(state: CoreState, sample: ValidatedSample) -> tuple[bool, bool]:
-    """(charge, discharge) as the state, the rules and the remote mode allow them."""
+def paths_allowed(
+    state: CoreState, sample: ValidatedSample, engaged: list[tuple[Rule, RuleStatus]]
+) -> tuple[bool, bool]:
+    """(charge, discharge) as the state, the engaged rules and the remote mode allow them."""
     if state.bms_state not in _PATH_STATES or not sample.valid:
         return False, False
     charge = discharge = True
-    for rule, status in zip(state.rules, state.statuses, strict=True):
-        if status.phase >= Phase.ACTIVE:
-            if rule.blocks.charge:
-                charge = False
-            if rule.blocks.discharge:
-                discharge = False
+    for rule, _ in engaged:
+        if rule.blocks.charge:
+            charge = False
+        if rule.blocks.discharge:
+            discharge = False
     mode = state.remote_mode
     if mode is not RemoteMode.ON:
         charge = False

@@ -8,7 +8,7 @@ from smartbms.core.actions import Actions, LedState
 from smartbms.core.alarms import CATALOG
 from smartbms.core.events import Event
 from smartbms.core.requests import RemoteMode
-from smartbms.core.rules import CHARGE_DISCONNECT_IDS, LOAD_DISCONNECT_ID, PREALARM_ID, Phase, Tier
+from smartbms.core.rules import CHARGE_DISCONNECT_IDS, LOAD_DISCONNECT_ID, PREALARM_ID, Rule, RuleStatus, Tier
 from smartbms.core.settings import PrealarmMode
 from smartbms.core.state import BmsState
 from smartbms.core.validation import ValidatedSample
@@ -16,23 +16,31 @@ from smartbms.core.validation import ValidatedSample
 if TYPE_CHECKING:
     from smartbms.core.engine import CoreState
 
-_AWAKE = frozenset({BmsState.STANDBY, BmsState.NORMAL, BmsState.LOW_POWER, BmsState.PROTECTION, BmsState.FAULT})
+_AWAKE = frozenset(
+    {BmsState.STANDBY, BmsState.NORMAL, BmsState.LOW_POWER, BmsState.PROTECTION, BmsState.FAULT}
+)
 
 
-def compute(state: CoreState, sample: ValidatedSample, now: float, events: tuple[Event, ...]) -> Actions:
+def compute(
+    state: CoreState,
+    sample: ValidatedSample,
+    now: float,
+    events: tuple[Event, ...],
+    engaged_rules: list[tuple[Rule, RuleStatus]],
+) -> Actions:
+    """The outputs for the engaged (active or recovering) rules."""
     from smartbms.core.engine import paths_allowed
 
     settings = state.settings
     out = settings.outputs
-    charge, discharge = paths_allowed(state, sample)
+    charge, discharge = paths_allowed(state, sample, engaged_rules)
 
     engaged: dict[str, float] = {}
     alarms: set[str] = set(sample.faults)
-    for rule, status in zip(state.rules, state.statuses, strict=True):
-        if status.phase >= Phase.ACTIVE:
-            engaged[rule.id] = status.since
-            if rule.tier is not Tier.LIMIT and rule.code in CATALOG:
-                alarms.add(rule.code)
+    for rule, status in engaged_rules:
+        engaged[rule.id] = status.since
+        if rule.tier is not Tier.LIMIT and rule.code in CATALOG:
+            alarms.add(rule.code)
     if state.remote_mode is not RemoteMode.ON:
         alarms.add("A-REMOTE-OFF")
 
@@ -63,7 +71,9 @@ def compute(state: CoreState, sample: ValidatedSample, now: float, events: tuple
         and sample.pack_voltage_v == sample.pack_voltage_v
         and source_v > sample.pack_voltage_v
     )
-    limit_a = min(charge_input.fuse_rating_a * charge_input.limit_fraction, settings.charging.max_charge_current_a)
+    limit_a = min(
+        charge_input.fuse_rating_a * charge_input.limit_fraction, settings.charging.max_charge_current_a
+    )
 
     low_power = state.bms_state in (BmsState.LOW_POWER, BmsState.SLEEP)
     current = sample.current_a
@@ -84,7 +94,9 @@ def compute(state: CoreState, sample: ValidatedSample, now: float, events: tuple
         charge_input_enabled=input_on,
         charge_input_limit_a=limit_a if input_on else 0.0,
         leds=leds,
-        sample_period_s=settings.power.low_power_sample_period_s if low_power else settings.power.sample_period_s,
+        sample_period_s=settings.power.low_power_sample_period_s
+        if low_power
+        else settings.power.sample_period_s,
         alarms=sorted_alarms,
         events=events,
     )

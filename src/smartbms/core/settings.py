@@ -148,6 +148,14 @@ class BalancingSettings(BaseModel):
     active_transfer_current_a: float = Field(1.0, gt=0.0, le=20.0)
     # Balancing runs only while charging or resting: below this discharge current counts as rest.
     rest_current_a: float = Field(1.0, ge=0.0, le=100.0)
+    # SOC-based and active balancing: start and stop at these per-cell SOC differences.
+    soc_start_delta_pct: float = Field(1.0, ge=0.1, le=50.0)
+    soc_stop_delta_pct: float = Field(0.3, ge=0.0, le=50.0)
+    # Bleed resistor temperature estimate: rise per watt and time constant (board-dependent).
+    bleed_thermal_resistance_k_per_w: float = Field(30.0, gt=0.0, le=500.0)
+    bleed_thermal_time_constant_s: float = Field(60.0, gt=0.0, le=3600.0)
+    # At most this many bleed resistors at once (0 = no limit); many AFEs limit it for heat.
+    max_bleed_cells: int = Field(0, ge=0, le=48)
 
 
 class PowerSettings(BaseModel):
@@ -263,8 +271,15 @@ class _ConsistencyError(ValueError):
 def _split_key(key: str) -> tuple[str, str]:
     parts = key.split(".")
     if len(parts) != 2 or parts[0] not in _SECTIONS:
-        raise SettingsError([(key, f"unknown setting; keys look like SECTION.FIELD with SECTION one of "
-                                   f"{', '.join(_SECTIONS)}")])
+        raise SettingsError(
+            [
+                (
+                    key,
+                    f"unknown setting; keys look like SECTION.FIELD with SECTION one of "
+                    f"{', '.join(_SECTIONS)}",
+                )
+            ]
+        )
     section, name = parts
     model = Settings.model_fields[section].annotation
     assert isinstance(model, type) and issubclass(model, BaseModel)
@@ -334,20 +349,31 @@ def _consistency_problems(s: Settings) -> list[tuple[str, str]]:
             problems.append((field, message))
 
     lo, hi = n * p.charge_cell_v_min, n * p.charge_cell_v_max
-    need(lo - 1e-9 <= pr.charge_voltage_limit_v <= hi + 1e-9, "protection.charge_voltage_limit_v",
-         f"must lie between {lo:.2f} V and {hi:.2f} V for a {label} pack (got {pr.charge_voltage_limit_v:g} V)")
+    need(
+        lo - 1e-9 <= pr.charge_voltage_limit_v <= hi + 1e-9,
+        "protection.charge_voltage_limit_v",
+        f"must lie between {lo:.2f} V and {hi:.2f} V for a {label} pack "
+        f"(got {pr.charge_voltage_limit_v:g} V)",
+    )
     cell_fields = {
-        "protection.cell_ov_v": pr.cell_ov_v, "protection.cell_ov_release_v": pr.cell_ov_release_v,
-        "protection.cell_ov_warning_v": pr.cell_ov_warning_v, "protection.cell_uv_v": pr.cell_uv_v,
-        "protection.cell_uv_release_v": pr.cell_uv_release_v, "protection.cell_uv_warning_v": pr.cell_uv_warning_v,
-        "outputs.prealarm_cell_v": out.prealarm_cell_v, "outputs.load_disconnect_cell_v": out.load_disconnect_cell_v,
+        "protection.cell_ov_v": pr.cell_ov_v,
+        "protection.cell_ov_release_v": pr.cell_ov_release_v,
+        "protection.cell_ov_warning_v": pr.cell_ov_warning_v,
+        "protection.cell_uv_v": pr.cell_uv_v,
+        "protection.cell_uv_release_v": pr.cell_uv_release_v,
+        "protection.cell_uv_warning_v": pr.cell_uv_warning_v,
+        "outputs.prealarm_cell_v": out.prealarm_cell_v,
+        "outputs.load_disconnect_cell_v": out.load_disconnect_cell_v,
         "outputs.charge_disconnect_cell_v": out.charge_disconnect_cell_v,
         "balancing.start_cell_v": s.balancing.start_cell_v,
     }
     for field, value in cell_fields.items():
-        need(p.threshold_cell_v_min <= value <= p.threshold_cell_v_max, field,
-             f"must lie between {p.threshold_cell_v_min:g} V and {p.threshold_cell_v_max:g} V for "
-             f"{pack.chemistry} cells (got {value:g} V)")
+        need(
+            p.threshold_cell_v_min <= value <= p.threshold_cell_v_max,
+            field,
+            f"must lie between {p.threshold_cell_v_min:g} V and {p.threshold_cell_v_max:g} V for "
+            f"{pack.chemistry} cells (got {value:g} V)",
+        )
 
     def above(field_hi: str, v_hi: float, field_lo: str, v_lo: float, what: str) -> None:
         need(v_hi > v_lo, field_hi, f"{what} ({v_hi:g}) must lie above {field_lo} ({v_lo:g})")
@@ -356,74 +382,221 @@ def _consistency_problems(s: Settings) -> list[tuple[str, str]]:
         need(v_lo < v_hi, field_lo, f"{what} ({v_lo:g}) must lie below {field_hi} ({v_hi:g})")
 
     # Hysteresis: a release level on the safe side of its trip level.
-    below("protection.cell_ov_release_v", pr.cell_ov_release_v, "protection.cell_ov_v", pr.cell_ov_v,
-          "the over-voltage release")
-    above("protection.cell_uv_release_v", pr.cell_uv_release_v, "protection.cell_uv_v", pr.cell_uv_v,
-          "the under-voltage release")
-    below("protection.pack_ov_release_v", pr.pack_ov_release_v, "protection.pack_ov_v", pr.pack_ov_v,
-          "the pack over-voltage release")
-    above("protection.pack_uv_release_v", pr.pack_uv_release_v, "protection.pack_uv_v", pr.pack_uv_v,
-          "the pack under-voltage release")
-    below("protection.charge_ot_release_c", pr.charge_ot_release_c, "protection.charge_ot_c", pr.charge_ot_c,
-          "the charge over-temperature release")
-    above("protection.charge_ut_release_c", pr.charge_ut_release_c, "protection.charge_ut_c", pr.charge_ut_c,
-          "the charge under-temperature release")
-    below("protection.discharge_ot_release_c", pr.discharge_ot_release_c, "protection.discharge_ot_c",
-          pr.discharge_ot_c, "the discharge over-temperature release")
-    above("protection.discharge_ut_release_c", pr.discharge_ut_release_c, "protection.discharge_ut_c",
-          pr.discharge_ut_c, "the discharge under-temperature release")
-    below("protection.fet_ot_release_c", pr.fet_ot_release_c, "protection.fet_ot_c", pr.fet_ot_c,
-          "the power-stage over-temperature release")
-    below("protection.imbalance_release_v", pr.imbalance_release_v, "protection.imbalance_protection_v",
-          pr.imbalance_protection_v, "the imbalance release")
+    below(
+        "protection.cell_ov_release_v",
+        pr.cell_ov_release_v,
+        "protection.cell_ov_v",
+        pr.cell_ov_v,
+        "the over-voltage release",
+    )
+    above(
+        "protection.cell_uv_release_v",
+        pr.cell_uv_release_v,
+        "protection.cell_uv_v",
+        pr.cell_uv_v,
+        "the under-voltage release",
+    )
+    below(
+        "protection.pack_ov_release_v",
+        pr.pack_ov_release_v,
+        "protection.pack_ov_v",
+        pr.pack_ov_v,
+        "the pack over-voltage release",
+    )
+    above(
+        "protection.pack_uv_release_v",
+        pr.pack_uv_release_v,
+        "protection.pack_uv_v",
+        pr.pack_uv_v,
+        "the pack under-voltage release",
+    )
+    below(
+        "protection.charge_ot_release_c",
+        pr.charge_ot_release_c,
+        "protection.charge_ot_c",
+        pr.charge_ot_c,
+        "the charge over-temperature release",
+    )
+    above(
+        "protection.charge_ut_release_c",
+        pr.charge_ut_release_c,
+        "protection.charge_ut_c",
+        pr.charge_ut_c,
+        "the charge under-temperature release",
+    )
+    below(
+        "protection.discharge_ot_release_c",
+        pr.discharge_ot_release_c,
+        "protection.discharge_ot_c",
+        pr.discharge_ot_c,
+        "the discharge over-temperature release",
+    )
+    above(
+        "protection.discharge_ut_release_c",
+        pr.discharge_ut_release_c,
+        "protection.discharge_ut_c",
+        pr.discharge_ut_c,
+        "the discharge under-temperature release",
+    )
+    below(
+        "protection.fet_ot_release_c",
+        pr.fet_ot_release_c,
+        "protection.fet_ot_c",
+        pr.fet_ot_c,
+        "the power-stage over-temperature release",
+    )
+    below(
+        "protection.imbalance_release_v",
+        pr.imbalance_release_v,
+        "protection.imbalance_protection_v",
+        pr.imbalance_protection_v,
+        "the imbalance release",
+    )
     # Tiers in order: warning before pre-alarm before protection.
-    below("protection.cell_ov_warning_v", pr.cell_ov_warning_v, "protection.cell_ov_v", pr.cell_ov_v,
-          "the over-voltage warning")
-    below("outputs.charge_disconnect_cell_v", out.charge_disconnect_cell_v, "protection.cell_ov_v", pr.cell_ov_v,
-          "the charge-disconnect level")
-    above("protection.cell_uv_warning_v", pr.cell_uv_warning_v, "protection.cell_uv_v", pr.cell_uv_v,
-          "the under-voltage warning")
-    above("outputs.load_disconnect_cell_v", out.load_disconnect_cell_v, "protection.cell_uv_v", pr.cell_uv_v,
-          "the load-disconnect level")
-    above("outputs.prealarm_cell_v", out.prealarm_cell_v, "outputs.load_disconnect_cell_v",
-          out.load_disconnect_cell_v, "the pre-alarm level")
-    below("protection.imbalance_warning_v", pr.imbalance_warning_v, "protection.imbalance_protection_v",
-          pr.imbalance_protection_v, "the imbalance warning")
-    below("protection.charge_ut_c", pr.charge_ut_c, "protection.charge_ot_c", pr.charge_ot_c,
-          "the charge under-temperature limit")
-    below("protection.discharge_ut_c", pr.discharge_ut_c, "protection.discharge_ot_c", pr.discharge_ot_c,
-          "the discharge under-temperature limit")
-    below("protection.pack_uv_v", pr.pack_uv_v, "protection.pack_ov_v", pr.pack_ov_v, "the pack under-voltage limit")
-    need(pr.charge_voltage_limit_v < n * pr.cell_ov_v, "protection.charge_voltage_limit_v",
-         f"the charge voltage limit ({pr.charge_voltage_limit_v:g} V) must lie below {n} × protection.cell_ov_v "
-         f"({n * pr.cell_ov_v:g} V)")
-    need(pr.charge_voltage_limit_v - pr.charge_reenable_margin_v > pr.pack_uv_v, "protection.charge_reenable_margin_v",
-         f"the re-enable level ({pr.charge_voltage_limit_v - pr.charge_reenable_margin_v:g} V) must lie above "
-         f"protection.pack_uv_v ({pr.pack_uv_v:g} V)")
-    need(s.charging.float_voltage_v <= pr.charge_voltage_limit_v, "charging.float_voltage_v",
-         f"the float voltage ({s.charging.float_voltage_v:g} V) must not exceed protection.charge_voltage_limit_v "
-         f"({pr.charge_voltage_limit_v:g} V)")
+    below(
+        "protection.cell_ov_warning_v",
+        pr.cell_ov_warning_v,
+        "protection.cell_ov_v",
+        pr.cell_ov_v,
+        "the over-voltage warning",
+    )
+    below(
+        "outputs.charge_disconnect_cell_v",
+        out.charge_disconnect_cell_v,
+        "protection.cell_ov_v",
+        pr.cell_ov_v,
+        "the charge-disconnect level",
+    )
+    above(
+        "protection.cell_uv_warning_v",
+        pr.cell_uv_warning_v,
+        "protection.cell_uv_v",
+        pr.cell_uv_v,
+        "the under-voltage warning",
+    )
+    above(
+        "outputs.load_disconnect_cell_v",
+        out.load_disconnect_cell_v,
+        "protection.cell_uv_v",
+        pr.cell_uv_v,
+        "the load-disconnect level",
+    )
+    above(
+        "outputs.prealarm_cell_v",
+        out.prealarm_cell_v,
+        "outputs.load_disconnect_cell_v",
+        out.load_disconnect_cell_v,
+        "the pre-alarm level",
+    )
+    below(
+        "protection.imbalance_warning_v",
+        pr.imbalance_warning_v,
+        "protection.imbalance_protection_v",
+        pr.imbalance_protection_v,
+        "the imbalance warning",
+    )
+    below(
+        "protection.charge_ut_c",
+        pr.charge_ut_c,
+        "protection.charge_ot_c",
+        pr.charge_ot_c,
+        "the charge under-temperature limit",
+    )
+    below(
+        "protection.discharge_ut_c",
+        pr.discharge_ut_c,
+        "protection.discharge_ot_c",
+        pr.discharge_ot_c,
+        "the discharge under-temperature limit",
+    )
+    below(
+        "protection.pack_uv_v",
+        pr.pack_uv_v,
+        "protection.pack_ov_v",
+        pr.pack_ov_v,
+        "the pack under-voltage limit",
+    )
+    need(
+        pr.charge_voltage_limit_v < n * pr.cell_ov_v,
+        "protection.charge_voltage_limit_v",
+        f"the charge voltage limit ({pr.charge_voltage_limit_v:g} V) must lie below "
+        f"{n} × protection.cell_ov_v "
+        f"({n * pr.cell_ov_v:g} V)",
+    )
+    need(
+        pr.charge_voltage_limit_v - pr.charge_reenable_margin_v > pr.pack_uv_v,
+        "protection.charge_reenable_margin_v",
+        f"the re-enable level ({pr.charge_voltage_limit_v - pr.charge_reenable_margin_v:g} V) must lie above "
+        f"protection.pack_uv_v ({pr.pack_uv_v:g} V)",
+    )
+    need(
+        s.charging.float_voltage_v <= pr.charge_voltage_limit_v,
+        "charging.float_voltage_v",
+        f"the float voltage ({s.charging.float_voltage_v:g} V) must not exceed "
+        f"protection.charge_voltage_limit_v "
+        f"({pr.charge_voltage_limit_v:g} V)",
+    )
     # Over-current levels: each faster level higher than the slower one.
-    below("protection.discharge_oc1_a", pr.discharge_oc1_a, "protection.discharge_oc2_a", pr.discharge_oc2_a,
-          "the first discharge over-current level")
-    below("protection.discharge_oc2_a", pr.discharge_oc2_a, "protection.short_circuit_a", pr.short_circuit_a,
-          "the second discharge over-current level")
-    below("protection.discharge_oc2_delay_s", pr.discharge_oc2_delay_s, "protection.discharge_oc1_delay_s",
-          pr.discharge_oc1_delay_s, "the second over-current delay")
-    need(s.charging.max_charge_current_a <= pr.charge_oc_a, "charging.max_charge_current_a",
-         f"the charge current limit ({s.charging.max_charge_current_a:g} A) must not exceed "
-         f"protection.charge_oc_a ({pr.charge_oc_a:g} A)")
-    need(s.charging.max_discharge_current_a <= pr.discharge_oc1_a, "charging.max_discharge_current_a",
-         f"the discharge current limit ({s.charging.max_discharge_current_a:g} A) must not exceed "
-         f"protection.discharge_oc1_a ({pr.discharge_oc1_a:g} A)")
-    below("balancing.stop_delta_v", s.balancing.stop_delta_v, "balancing.start_delta_v", s.balancing.start_delta_v,
-          "the balancing stop difference")
-    below("sensors.cell_v_plausible_min", s.sensors.cell_v_plausible_min, "protection.cell_uv_v", pr.cell_uv_v,
-          "the lowest plausible cell voltage")
-    above("sensors.cell_v_plausible_max", s.sensors.cell_v_plausible_max, "protection.cell_ov_v", pr.cell_ov_v,
-          "the highest plausible cell voltage")
-    need(pack.temperature_sensors >= 1 or not math.isfinite(pr.charge_ot_c), "pack.temperature_sensors",
-         f"at least one temperature sensor is needed to enforce the temperature limits (got {pack.temperature_sensors})")
+    below(
+        "protection.discharge_oc1_a",
+        pr.discharge_oc1_a,
+        "protection.discharge_oc2_a",
+        pr.discharge_oc2_a,
+        "the first discharge over-current level",
+    )
+    below(
+        "protection.discharge_oc2_a",
+        pr.discharge_oc2_a,
+        "protection.short_circuit_a",
+        pr.short_circuit_a,
+        "the second discharge over-current level",
+    )
+    below(
+        "protection.discharge_oc2_delay_s",
+        pr.discharge_oc2_delay_s,
+        "protection.discharge_oc1_delay_s",
+        pr.discharge_oc1_delay_s,
+        "the second over-current delay",
+    )
+    need(
+        s.charging.max_charge_current_a <= pr.charge_oc_a,
+        "charging.max_charge_current_a",
+        f"the charge current limit ({s.charging.max_charge_current_a:g} A) must not exceed "
+        f"protection.charge_oc_a ({pr.charge_oc_a:g} A)",
+    )
+    need(
+        s.charging.max_discharge_current_a <= pr.discharge_oc1_a,
+        "charging.max_discharge_current_a",
+        f"the discharge current limit ({s.charging.max_discharge_current_a:g} A) must not exceed "
+        f"protection.discharge_oc1_a ({pr.discharge_oc1_a:g} A)",
+    )
+    below(
+        "balancing.stop_delta_v",
+        s.balancing.stop_delta_v,
+        "balancing.start_delta_v",
+        s.balancing.start_delta_v,
+        "the balancing stop difference",
+    )
+    below(
+        "sensors.cell_v_plausible_min",
+        s.sensors.cell_v_plausible_min,
+        "protection.cell_uv_v",
+        pr.cell_uv_v,
+        "the lowest plausible cell voltage",
+    )
+    above(
+        "sensors.cell_v_plausible_max",
+        s.sensors.cell_v_plausible_max,
+        "protection.cell_ov_v",
+        pr.cell_ov_v,
+        "the highest plausible cell voltage",
+    )
+    need(
+        pack.temperature_sensors >= 1 or not math.isfinite(pr.charge_ot_c),
+        "pack.temperature_sensors",
+        "at least one temperature sensor is needed to enforce the temperature limits "
+        f"(got {pack.temperature_sensors})",
+    )
     return problems
 
 
@@ -503,7 +676,10 @@ def load_settings(path: Path) -> Settings:
             data = yaml.safe_load(text) or {}
         else:
             raise SettingsError([(str(path), "settings files must end in .toml, .yaml or .yml")])
-    except (ValueError, ImportError) as exc:  # tomllib.TOMLDecodeError and yaml.YAMLError are ValueErrors / YAMLError
+    except (
+        ValueError,
+        ImportError,
+    ) as exc:  # tomllib.TOMLDecodeError and yaml.YAMLError are ValueErrors / YAMLError
         if isinstance(exc, SettingsError):
             raise
         raise SettingsError([(str(path), f"cannot parse: {exc}")]) from None

@@ -56,9 +56,10 @@ def validate(measurement: Measurement | None, settings: Settings, now: float) ->
     if not (-sensors.stale_after_s <= age <= sensors.stale_after_s):
         return _nothing_valid(measurement.timestamp if _finite(measurement.timestamp) else now)
 
+    isfinite = math.isfinite
     cells: list[float] = []
     for value in measurement.cell_voltages_v:
-        if not _finite(value):
+        if not isfinite(value):
             faults.add(MISSING)
             cells.append(NAN)
         elif value < sensors.open_wire_cell_v:
@@ -74,7 +75,7 @@ def validate(measurement: Measurement | None, settings: Settings, now: float) ->
 
     temps: list[float] = []
     for value in measurement.temperatures_c:
-        if not _finite(value):
+        if not isfinite(value):
             faults.add(MISSING)
             temps.append(NAN)
         elif not sensors.temperature_plausible_min_c <= value <= sensors.temperature_plausible_max_c:
@@ -104,12 +105,15 @@ def validate(measurement: Measurement | None, settings: Settings, now: float) ->
             fet_value = fet
 
     valid_cells = [v for v in cells if v == v]
-    cell_sum = sum(valid_cells) if len(valid_cells) == len(cells) and cells else NAN
+    complete = len(valid_cells) == len(cells) == settings.pack.cells_series
+    cell_sum = sum(valid_cells) if complete else NAN
     pack_v = cell_sum
     if measurement.voltage_v is not None:
         if not _finite(measurement.voltage_v):
             faults.add(MISSING)
-        elif cell_sum == cell_sum and abs(measurement.voltage_v - cell_sum) > sensors.pack_voltage_tolerance_v:
+        elif (
+            cell_sum == cell_sum and abs(measurement.voltage_v - cell_sum) > sensors.pack_voltage_tolerance_v
+        ):
             faults.add(IMPLAUSIBLE)
         else:
             pack_v = measurement.voltage_v

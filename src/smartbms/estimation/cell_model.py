@@ -42,6 +42,9 @@ class CellModel:
     r0_ohm: FloatArray  # shape (n_temperatures, n_soc)
     r1_ohm: FloatArray
     tau1_s: FloatArray
+    # Optional slow RC pair (diffusion); None means a one-RC model.
+    r2_ohm: FloatArray | None = None
+    tau2_s: FloatArray | None = None
     # How fast hysteresis swings from one branch to the other, per unit of charge moved
     # (1/fraction of capacity): 20 means ~5 % SOC of throughput to cross most of the way.
     hysteresis_rate: float = 20.0
@@ -83,7 +86,12 @@ class CellModel:
         nt = len(self.temperatures_c)
         if nt < 1 or np.any(np.diff(self.temperatures_c) <= 0):
             raise CellModelError("temperatures_c must be strictly increasing")
-        for label, arr in (("r0_ohm", self.r0_ohm), ("r1_ohm", self.r1_ohm), ("tau1_s", self.tau1_s)):
+        tables = [("r0_ohm", self.r0_ohm), ("r1_ohm", self.r1_ohm), ("tau1_s", self.tau1_s)]
+        if (self.r2_ohm is None) != (self.tau2_s is None):
+            raise CellModelError("r2_ohm and tau2_s come together or not at all")
+        if self.r2_ohm is not None and self.tau2_s is not None:
+            tables += [("r2_ohm", self.r2_ohm), ("tau2_s", self.tau2_s)]
+        for label, arr in tables:
             if arr.shape != (nt, n):
                 raise CellModelError(f"{label} must be a table of {nt} temperatures x {n} SOC points")
             if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
@@ -117,21 +125,27 @@ class CellModel:
         d = self._derived
         return np.interp(soc, d["fine"], d["energy"])
 
-    def rc_tables_at(self, temperature_c: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """R0, R1 and tau1 on the SOC grid, interpolated (clamped) at one temperature."""
+    @property
+    def has_second_rc(self) -> bool:
+        return self.r2_ohm is not None
+
+    def rc_tables_at(self, temperature_c: float) -> tuple[FloatArray, ...]:
+        """R0, R1, tau1, R2, tau2 on the SOC grid, interpolated (clamped) at one temperature.
+
+        Without a second RC pair, R2 is zero (tau2 then does not matter).
+        """
+        r2 = self.r2_ohm if self.r2_ohm is not None else np.full_like(self.r0_ohm, 1e-12)
+        tau2 = self.tau2_s if self.tau2_s is not None else np.full_like(self.r0_ohm, 1000.0)
+        arrays = (self.r0_ohm, self.r1_ohm, self.tau1_s, r2, tau2)
         t = self.temperatures_c
         if t.size == 1 or temperature_c <= t[0]:
-            i = 0 if t.size == 1 or temperature_c <= t[0] else t.size - 1
-            return self.r0_ohm[i], self.r1_ohm[i], self.tau1_s[i]
+            return tuple(a[0] for a in arrays)
         if temperature_c >= t[-1]:
-            return self.r0_ohm[-1], self.r1_ohm[-1], self.tau1_s[-1]
+            return tuple(a[-1] for a in arrays)
         j = int(np.searchsorted(t, temperature_c)) - 1
         w = (temperature_c - t[j]) / (t[j + 1] - t[j])
         # Resistances vary roughly exponentially with temperature: interpolate their logarithms.
-        tables = []
-        for arr in (self.r0_ohm, self.r1_ohm, self.tau1_s):
-            tables.append(np.exp((1 - w) * np.log(arr[j]) + w * np.log(arr[j + 1])))
-        return tables[0], tables[1], tables[2]
+        return tuple(np.exp((1 - w) * np.log(a[j]) + w * np.log(a[j + 1])) for a in arrays)
 
     # --- persistence ------------------------------------------------------------------------------
 
@@ -155,6 +169,11 @@ class CellModel:
             "r0_ohm": rounded(self.r0_ohm, 7),
             "r1_ohm": rounded(self.r1_ohm, 7),
             "tau1_s": rounded(self.tau1_s, 3),
+            **(
+                {"r2_ohm": rounded(self.r2_ohm, 7), "tau2_s": rounded(self.tau2_s, 2)}
+                if self.r2_ohm is not None and self.tau2_s is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -181,14 +200,14 @@ class CellModel:
                 r0_ohm=np.atleast_2d(arr("r0_ohm")),
                 r1_ohm=np.atleast_2d(arr("r1_ohm")),
                 tau1_s=np.atleast_2d(arr("tau1_s")),
+                r2_ohm=np.atleast_2d(arr("r2_ohm")) if "r2_ohm" in data else None,
+                tau2_s=np.atleast_2d(arr("tau2_s")) if "tau2_s" in data else None,
                 hysteresis_rate=float(data.get("hysteresis_rate", 20.0)),
                 source=str(data.get("source", "")),
             )
         except KeyError as exc:
             raise CellModelError(f"{origin}: missing key {exc.args[0]!r}") from exc
         except (TypeError, ValueError) as exc:
-            if isinstance(exc, CellModelError):
-                raise CellModelError(f"{origin}: {exc}") from exc
             raise CellModelError(f"{origin}: {exc}") from exc
 
     def save(self, path: str | Path) -> None:

@@ -30,6 +30,10 @@ from smartbms.estimation.soh.resistance import ResistanceEstimator
 
 MAX_INTEGRATION_GAP_S = 300.0  # longer gaps: the current in between is unknown
 SYNC_HOLD_S = 60.0
+SYNC_SIGMA = 0.005
+REST_ANCHOR_MAX_SIGMA = 0.03
+LOAD_MODEL_ERROR = float(__import__("os").environ.get("XK", "0.2"))  # share of the I*R drop the circuit model may get wrong
+MODEL_ERROR_CORRELATION_S = float(__import__("os").environ.get("XC", "60"))
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ class PackEstimator:
         self.limit_settings = limit_settings
         self.limits = ChargeDischargeLimits(limit_settings)
         self.tail_current_a = limit_settings.tail_current_a or 0.02 * capacity_ah
+        # A full-charge sync needs the tail current before a charger stops at its own (often C/20) tail.
+        self.sync_tail_current_a = max(self.tail_current_a, 0.04 * capacity_ah)
         self.capacity = CapacityEstimator(self.nominal_capacity_ah)
         self.resistance = ResistanceEstimator(min_step_a=0.1 * capacity_ah)
         self.tables = CellTables(self.model, self.nominal_capacity_ah)
@@ -234,12 +240,17 @@ class PackEstimator:
         self._charge_ah += (i_now - float(np.mean(ekf.offset))) * dt_used / 3600.0
 
         rested = self._track_rest(dt, i_now)
-        sigma_v = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
         if valid_v.any():
-            ekf.correct(np.where(valid_v, voltages, 0.0), i_now, valid_v, sigma_v)
+            base = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
+            # The circuit model is worse the harder the cell works: widen the error with |I| * R.
+            # Its errors last tens of seconds, so successive samples are not independent: count
+            # only one sample per correlation time by inflating the variance accordingly.
+            model_err = (LOAD_MODEL_ERROR * i_now) * ekf.r_total
+            sigma_v = np.sqrt(base * base + model_err * model_err * max(1.0, MODEL_ERROR_CORRELATION_S / dt))
+            ekf.correct_voltage(np.where(valid_v, voltages, 0.0), i_now, valid_v, sigma_v)
         self._learn_resistance(i_now, voltages, valid_v, current_ok)
         if rested and not self._rest_anchored:
-            self._try_rest_anchor(timestamp)
+            self._rest_correction(timestamp, voltages, valid_v)
         self._track_full_sync(timestamp, dt, i_now, voltages, valid_v)
         if current_ok:
             self._last_current = current_a
@@ -260,7 +271,7 @@ class PackEstimator:
         else:
             # First guess from OCV: remove the ohmic drop, take the middle of the hysteresis band.
             mid_soc = np.full(self.n, 0.5)
-            r0, _, _ = self.tables.rc(mid_soc, temperature_rows(temps))
+            r0 = self.tables.rc(mid_soc, temperature_rows(temps))[:, 0]
             fill = float(np.nanmean(np.where(valid, voltages, np.nan)))
             v = np.where(valid, voltages, fill) - r0 * current_a
             soc0 = np.asarray(self.model.soc_from_ocv(v), dtype=np.float64)
@@ -279,6 +290,7 @@ class PackEstimator:
             current_noise_a=self.current_noise_a,
             offset_walk_a_per_sqrt_h=self.nominal_capacity_ah / 2000.0,
         )
+        self.ekf_voltage_base_var = self.defaults.voltage_sigma_load_v**2
         self._last_t = timestamp
         self._last_current = current_a
         self._last_voltages = np.where(valid, voltages, np.nan)
@@ -316,25 +328,37 @@ class PackEstimator:
             self._rest_anchored = False
         return self._rest_s >= self.defaults.rest_time_s
 
-    def _try_rest_anchor(self, timestamp: float) -> None:
+    def _rest_correction(self, timestamp: float, voltages: FloatArray, valid: FloatArray) -> None:
+        """After a long rest the terminal voltage is the OCV: read SOC from it where the curve is steep."""
         ekf = self._ekf
         assert ekf is not None
-        sigma = float(np.sqrt(np.mean(ekf.p00)))
-        # Only where the OCV is steep enough to read SOC from it (not the LFP plateau).
-        if sigma > 0.015:
-            return
         self._rest_anchored = True
+        if not valid.any():
+            return
+        h = float(np.mean(ekf.hyst))
+        v = np.where(valid, voltages, float(np.mean(voltages[valid])))
+        soc = np.asarray(self.model.soc_from_ocv(v - ekf.v1 - ekf.v2, h), dtype=np.float64)
+        _, slope = self.tables.ocv(soc, ekf.hyst)
+        half = np.abs(self.tables.ocv(soc, np.ones(self.n))[0] - self.tables.ocv(soc, np.zeros(self.n))[0])
+        # Voltage error at rest plus what we do not know about the hysteresis state.
+        v_err = np.hypot(self.defaults.voltage_sigma_rest_v, half * (1.0 - abs(h)) + 0.001)
+        sigma = v_err / np.maximum(slope, 1e-3)
+        usable = valid & (sigma < REST_ANCHOR_MAX_SIGMA)
+        if not usable.any():
+            return
+        ekf.observe_soc(soc, sigma, usable)
         self.counters.rest_anchors += 1
-        self._add_anchor(timestamp, float(np.mean(ekf.soc)), sigma)
+        if usable.all():
+            self._add_anchor(timestamp, float(np.mean(soc)), float(np.sqrt(np.mean(sigma**2))))
 
     def _add_anchor(self, timestamp: float, soc: float, sigma: float) -> None:
         ekf = self._ekf
         assert ekf is not None
-        offset_sigma = float(np.sqrt(np.mean(ekf.p22)))
+        offset_sigma = float(np.sqrt(np.mean(ekf.p11)))
         if self.capacity.add_anchor(Anchor(timestamp, soc, sigma, self._charge_ah), offset_sigma):
             # Convert SOC to the new capacity without moving the charge it stands for... SOC is a
             # fraction of the true capacity, so it stays; only the integration scale changes.
-            ekf.rescale_capacity(self.capacity.capacity_ah)
+            ekf.capacity_ah = self.capacity.capacity_ah
 
     def _track_full_sync(
         self, timestamp: float, dt: float, current_a: float, voltages: FloatArray, valid: FloatArray
@@ -345,7 +369,7 @@ class PackEstimator:
             return
         mean_v = float(np.mean(voltages[valid]))
         near_cv = mean_v >= self.limit_settings.charge_cell_v - 0.03
-        tail = -0.002 * self.nominal_capacity_ah <= current_a <= self.tail_current_a
+        tail = -0.002 * self.nominal_capacity_ah <= current_a <= self.sync_tail_current_a
         if self._sync_armed and near_cv and tail:
             self._sync_s += dt
             if self._sync_s >= SYNC_HOLD_S:
@@ -358,20 +382,20 @@ class PackEstimator:
     def _apply_full_sync(self, timestamp: float, current_a: float) -> None:
         ekf = self._ekf
         assert ekf is not None
-        r0, r1, _ = self.tables.rc(ekf.soc, temperature_rows(self._last_temps))
-        v = np.where(np.isfinite(self._last_voltages), self._last_voltages, np.nanmax(self._last_voltages))
-        if not np.isfinite(v).all():
+        finite = np.isfinite(self._last_voltages)
+        if finite.any():
+            v = np.where(finite, self._last_voltages, float(np.max(self._last_voltages[finite])))
+        else:
             v = np.full(self.n, self.limit_settings.charge_cell_v)
-        # At the end of a CV charge the RC pair has settled: OCV = V - (R0 + R1) * I.
-        ocv = v - (r0 + r1) * max(current_a, 0.0)
-        soc = np.asarray(self.model.soc_from_ocv(ocv, 1.0), dtype=np.float64)
-        ekf.set_soc(soc, 0.005)
-        ekf.v1 = r1 * max(current_a, 0.0)
+        # At the end of a CV charge the current has tapered for long: the RC pairs sit at I * R.
+        ocv = v - ekf.v1 - ekf.v2 - ekf.r0 * max(current_a, 0.0)
         ekf.hyst = np.ones(self.n)
+        soc = np.asarray(self.model.soc_from_ocv(ocv, 1.0), dtype=np.float64)
+        ekf.observe_soc(soc, SYNC_SIGMA)
         self._sync_armed = False
         self._sync_s = 0.0
         self.counters.full_syncs += 1
-        self._add_anchor(timestamp, float(np.mean(soc)), 0.005)
+        self._add_anchor(timestamp, float(np.mean(soc)), SYNC_SIGMA)
 
     def _learn_resistance(
         self, current_a: float, voltages: FloatArray, valid: FloatArray, current_ok: bool
@@ -382,7 +406,7 @@ class PackEstimator:
                 ekf = self._ekf
                 assert ekf is not None
                 dv = float(np.mean(voltages - self._last_voltages))
-                self.resistance.add_step(di, dv, float(np.mean(ekf._r0)))
+                self.resistance.add_step(di, dv, float(np.mean(ekf.r0)))
 
     def _publish(
         self, timestamp: float, dt: float, current_a: float, voltages: FloatArray, temps: FloatArray

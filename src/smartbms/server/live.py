@@ -7,6 +7,7 @@ asyncio queues on the server's event loop. A slow browser only loses its own old
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from typing import Any
@@ -53,7 +54,5 @@ class LiveHub:
                     q.get_nowait()
                 q.put_nowait(message)
 
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed while we were publishing
             loop.call_soon_threadsafe(deliver)
-        except RuntimeError:  # the loop closed while we were publishing
-            pass

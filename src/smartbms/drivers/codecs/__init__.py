@@ -1,0 +1,1 @@
+"""Pure codecs of the supported boards: bytes <-> frames <-> Telemetry, no I/O."""

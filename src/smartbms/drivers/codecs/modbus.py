@@ -47,10 +47,14 @@ class ModbusFormat(FrameFormat):
         return fn in FUNCTIONS or (not self.requests and fn & 0x7F in FUNCTIONS and fn & 0x80 != 0)
 
     def find_start(self, buf: bytes | bytearray) -> int:
-        for i, byte in enumerate(buf):
-            if byte in self.addresses and (i + 1 == len(buf) or self._function_ok(buf[i + 1])):
-                return i
-        return -1
+        best = -1
+        for address in self.addresses:
+            i = buf.find(address)
+            while i >= 0 and not (i + 1 == len(buf) or self._function_ok(buf[i + 1])):
+                i = buf.find(address, i + 1)
+            if i >= 0 and (best < 0 or i < best):
+                best = i
+        return best
 
     def frame_size(self, buf: bytes | bytearray) -> int | None:
         if len(buf) < 3:

@@ -1,0 +1,1 @@
+"""Byte transports for the board drivers: serial ports, TCP gateways and BLE."""

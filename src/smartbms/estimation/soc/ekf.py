@@ -1,14 +1,17 @@
 """Extended Kalman filter for every cell of a series string at once.
 
-Why an EKF and not a UKF: the only nonlinearity is the OCV curve, which is smooth and monotone
-between the knees; its slope is known in closed form from the table, so linearisation costs nothing
-and loses little, while a UKF would need 7 sigma points per cell. Keeping the covariance as six
-arrays (the unique entries of a symmetric 3x3) makes one update of 16 cells a few dozen numpy ops.
+Why an EKF and not a UKF: the only nonlinearity is the OCV curve, smooth and monotone between the
+knees, with its slope known from the table; linearising it costs nothing and loses little, while a
+UKF would need sigma points per cell. A UKF's advantage, no Jacobian, buys nothing here.
 
-State per cell: SOC (fraction), RC-pair voltage v1 (V), current-sensor offset b (A; measured =
-true + b). The offset is shared physically but estimated per cell; the pack reports the mean.
-Hysteresis (LFP) is a deterministic per-cell state driven by the measured current (Plett's
-one-state model), not a filter state: it is observable only at rest and costs nothing this way.
+Filter state per cell: SOC (fraction) and the current-sensor offset b (A; measured = true + b). The
+offset is what makes counting drift; once the filter links SOC errors to it (through their
+covariance), every anchor (voltage on a steep part of the curve, a full-charge sync, a rested OCV)
+also corrects the offset, so the drift shrinks between anchors. That matters most for LFP.
+
+The RC-pair voltages and the LFP hysteresis are deterministic functions of the current history given
+the model, so they are propagated outside the covariance. This keeps the covariance three arrays
+(p00, p01, p11) and a 16-cell update to a few dozen numpy operations.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from smartbms.estimation.cell_model import FloatArray
 from smartbms.estimation.soc.tables import CellTables
 
 SECONDS_PER_HOUR = 3600.0
+REFRESH_SOC = 0.01  # re-read RC parameters after this much SOC change
+REFRESH_S = 60.0
 
 
 class CellBankEkf:
-    """One 3-state EKF per cell, vectorised over the cells."""
+    """A 2-state EKF per cell (SOC, current offset), vectorised over the cells."""
 
     def __init__(
         self,
@@ -33,98 +38,118 @@ class CellBankEkf:
         soc_sigma0: float,
         offset_sigma0_a: float,
         current_noise_a: float,
+        current_gain_error: float = 0.01,
         offset_walk_a_per_sqrt_h: float,
+        soc_walk_per_sqrt_h: float = 0.005,
     ) -> None:
         n = soc0.size
         self.tables = tables
         self.capacity_ah = capacity_ah
         self.soc = soc0.astype(np.float64).copy()
-        self.v1 = np.zeros(n)
         self.offset = np.zeros(n)
+        self.v1 = np.zeros(n)
+        self.v2 = np.zeros(n)
         self.hyst = np.zeros(n)
         self.p00 = np.full(n, soc_sigma0**2)
         self.p01 = np.zeros(n)
-        self.p02 = np.zeros(n)
-        self.p11 = np.full(n, 1e-4)
-        self.p12 = np.zeros(n)
-        self.p22 = np.full(n, offset_sigma0_a**2)
+        self.p11 = np.full(n, offset_sigma0_a**2)
         self.current_noise_a = current_noise_a
+        self.current_gain_error = current_gain_error
         self.offset_walk_var_per_s = offset_walk_a_per_sqrt_h**2 / SECONDS_PER_HOUR
+        self.soc_walk_var_per_s = soc_walk_per_sqrt_h**2 / SECONDS_PER_HOUR
         self.rejected_measurements = 0
-        # Last RC parameters, kept so correct() reuses predict()'s lookups.
-        self._r0 = np.zeros(n)
+        # RC parameters at the last refresh (columns R0, R1, tau1, R2, tau2) and the step factors.
+        self._rc_soc = np.full(n, -1.0)
+        self._rc_rows = np.full(n, -1.0)
+        self._rc_dt = -1.0
+        self._rc_age_s = 0.0
+        self.r0 = np.zeros(n)
+        self.r_total = np.zeros(n)
+        self._a1 = self._b1 = self._a2 = self._b2 = np.zeros(n)
+
+    def _refresh_rc(self, dt_s: float, temp_rows: FloatArray) -> None:
+        stale = (
+            dt_s != self._rc_dt
+            or self._rc_age_s >= REFRESH_S
+            or not np.array_equal(temp_rows, self._rc_rows)
+            or float(np.max(np.abs(self.soc - self._rc_soc))) > REFRESH_SOC
+        )
+        if not stale:
+            self._rc_age_s += dt_s
+            return
+        rc = self.tables.rc(self.soc, temp_rows)
+        r0, r1, tau1, r2, tau2 = rc[:, 0], rc[:, 1], rc[:, 2], rc[:, 3], rc[:, 4]
+        self.r0 = r0
+        self.r_total = r0 + r1 + r2
+        self._a1 = np.exp(-dt_s / tau1)
+        self._b1 = r1 * (1.0 - self._a1)
+        self._a2 = np.exp(-dt_s / tau2)
+        self._b2 = r2 * (1.0 - self._a2)
+        self._rc_soc = self.soc.copy()
+        self._rc_rows = temp_rows.copy()
+        self._rc_dt = dt_s
+        self._rc_age_s = 0.0
 
     def predict(self, dt_s: float, current_a: float, temp_rows: FloatArray) -> None:
         """Advance every cell by ``dt_s`` under the measured pack current."""
+        self._refresh_rc(dt_s, temp_rows)
         q_as = self.capacity_ah * SECONDS_PER_HOUR
-        r0, r1, tau = self.tables.rc(self.soc, temp_rows)
-        self._r0 = r0
         true_i = current_a - self.offset
-        a = np.exp(-dt_s / tau)
-        c = -dt_s / q_as
-        d = -r1 * (1.0 - a)
         self.soc = self.soc + true_i * (dt_s / q_as)
-        self.v1 = a * self.v1 + r1 * (1.0 - a) * true_i
-        # Hysteresis decays towards the branch of the current's direction, faster with more charge moved.
+        self.v1 = self._a1 * self.v1 + self._b1 * true_i
+        self.v2 = self._a2 * self.v2 + self._b2 * true_i
+        # Hysteresis moves towards the branch of the current's direction, faster with more charge moved.
         if abs(current_a) > 1e-3 * self.capacity_ah:
             e = np.exp(-abs(current_a) * dt_s * self.tables.model.hysteresis_rate / q_as)
             self.hyst = e * self.hyst + (1.0 - e) * np.sign(current_a)
-        p00, p01, p02, p11, p12, p22 = self.p00, self.p01, self.p02, self.p11, self.p12, self.p22
-        n00 = p00 + 2 * c * p02 + c * c * p22
-        n01 = a * (p01 + c * p12) + d * (p02 + c * p22)
-        n02 = p02 + c * p22
-        n11 = a * a * p11 + 2 * a * d * p12 + d * d * p22
-        n12 = a * p12 + d * p22
-        noise = self.current_noise_a * dt_s
-        self.p00 = n00 + (noise / q_as) ** 2 + (1e-6 * dt_s) ** 2
-        self.p01 = n01
-        self.p02 = n02
-        self.p11 = n11 + (r1 * (1.0 - a) * self.current_noise_a) ** 2 + 1e-8 * dt_s
-        self.p12 = n12
-        self.p22 = p22 + self.offset_walk_var_per_s * dt_s
+        c = -dt_s / q_as
+        # Counting error: sensor noise, gain error on this current, plus a slow model random walk.
+        count_var = (self.current_noise_a * c) ** 2 + (self.current_gain_error * current_a * c) ** 2
+        p01, p11 = self.p01, self.p11
+        self.p00 = self.p00 + 2.0 * c * p01 + c * c * p11 + count_var + self.soc_walk_var_per_s * dt_s
+        self.p01 = p01 + c * p11
+        self.p11 = p11 + self.offset_walk_var_per_s * dt_s
 
-    def correct(
+    def correct_voltage(
         self, voltages_v: FloatArray, current_a: float, valid: FloatArray, voltage_sigma_v: FloatArray | float
     ) -> None:
-        """Fuse one cell-voltage measurement per cell; cells with ``valid`` False are skipped."""
+        """Fuse one terminal-voltage measurement per cell; cells with ``valid`` False are skipped."""
         ocv, g = self.tables.ocv(self.soc, self.hyst)
-        r0 = self._r0
-        predicted = ocv + self.v1 + r0 * (current_a - self.offset)
-        y = np.where(valid, voltages_v - predicted, 0.0)
+        r0 = self.r0
+        y = voltages_v - (ocv + self.v1 + self.v2 + r0 * (current_a - self.offset))
         # A jump of half a volt is a sensor glitch, not information about SOC.
-        glitch = np.abs(y) > 0.5
-        if glitch.any():
-            self.rejected_measurements += int(glitch.sum())
-            y = np.where(glitch, 0.0, y)
-        use = valid & ~glitch
-        p00, p01, p02, p11, p12, p22 = self.p00, self.p01, self.p02, self.p11, self.p12, self.p22
-        k0 = p00 * g + p01 - r0 * p02
-        k1 = p01 * g + p11 - r0 * p12
-        k2 = p02 * g + p12 - r0 * p22
-        s = g * k0 + k1 - r0 * k2 + np.asarray(voltage_sigma_v) ** 2
-        inv_s = np.where(use, 1.0 / s, 0.0)
-        self.soc = self.soc + k0 * inv_s * y
-        self.v1 = self.v1 + k1 * inv_s * y
-        self.offset = self.offset + k2 * inv_s * y
-        self.p00 = np.maximum(p00 - k0 * k0 * inv_s, 1e-10)
-        self.p01 = p01 - k0 * k1 * inv_s
-        self.p02 = p02 - k0 * k2 * inv_s
-        self.p11 = np.maximum(p11 - k1 * k1 * inv_s, 1e-12)
-        self.p12 = p12 - k1 * k2 * inv_s
-        self.p22 = np.maximum(p22 - k2 * k2 * inv_s, 1e-12)
-        # Keep SOC physical; a little headroom lets the filter see it overshot.
-        np.clip(self.soc, -0.02, 1.02, out=self.soc)
+        use = valid & (np.abs(y) < 0.5)
+        if not use.all():
+            self.rejected_measurements += int(np.sum(valid & ~use))
+            y = np.where(use, y, 0.0)
+        p00, p01, p11 = self.p00, self.p01, self.p11
+        k0 = p00 * g - p01 * r0
+        k1 = p01 * g - p11 * r0
+        inv_s = use / (g * k0 - r0 * k1 + voltage_sigma_v * voltage_sigma_v)
+        self._apply(k0, k1, inv_s, y)
+
+    def observe_soc(self, soc: FloatArray, sigma: FloatArray | float, mask: FloatArray | None = None) -> None:
+        """Fuse a direct SOC reading (full-charge sync, rested OCV) with its own uncertainty."""
+        y = soc - self.soc
+        k0, k1 = self.p00, self.p01
+        inv_s = 1.0 / (self.p00 + np.asarray(sigma) ** 2)
+        if mask is not None:
+            inv_s = inv_s * mask
+        self._apply(k0, k1, inv_s, y)
+
+    def _apply(self, k0: FloatArray, k1: FloatArray, inv_s: FloatArray, y: FloatArray) -> None:
+        self.soc = np.clip(self.soc + k0 * inv_s * y, -0.02, 1.02)
+        self.offset = self.offset + k1 * inv_s * y
+        self.p00 = np.maximum(self.p00 - k0 * k0 * inv_s, 1e-10)
+        self.p01 = self.p01 - k0 * k1 * inv_s
+        self.p11 = np.maximum(self.p11 - k1 * k1 * inv_s, 1e-12)
 
     def inflate(self, soc_var: float) -> None:
         """Add SOC variance, e.g. while the current sensor is missing."""
         self.p00 = self.p00 + soc_var
 
     def set_soc(self, soc: FloatArray, sigma: float) -> None:
-        """Overwrite SOC (sync or user command) and forget its correlations."""
+        """Overwrite SOC (user command) and forget its correlation with the offset."""
         self.soc = soc.astype(np.float64).copy()
         self.p00 = np.full(self.soc.size, sigma**2)
         self.p01 = np.zeros(self.soc.size)
-        self.p02 = np.zeros(self.soc.size)
-
-    def rescale_capacity(self, capacity_ah: float) -> None:
-        self.capacity_ah = capacity_ah

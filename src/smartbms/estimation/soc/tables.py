@@ -21,44 +21,35 @@ class CellTables:
     def __init__(self, model: CellModel, capacity_ah: float) -> None:
         self.model = model
         fine = np.linspace(0.0, 1.0, OCV_POINTS + 1)
-        self.ocv_mid = model.ocv(fine, 0.0)
-        self.ocv_half = model.ocv(fine, 1.0) - self.ocv_mid
-        self.slope = model.ocv_slope(fine)
+        mid = model.ocv(fine, 0.0)
+        # Columns: mean OCV, half hysteresis, slope; one fancy-index read gets all three.
+        self.ocv_table = np.column_stack([mid, model.ocv(fine, 1.0) - mid, model.ocv_slope(fine)])
+        self.ocv_delta = np.diff(self.ocv_table, axis=0)
         # A parallel group of k cells has 1/k the resistance: scale by the capacity ratio.
         scale = model.capacity_ah / capacity_ah
         rc_soc = np.linspace(0.0, 1.0, RC_POINTS + 1)
         temps = np.arange(T_MIN_C, T_MAX_C + 1, dtype=np.float64)
-        r0 = np.empty((temps.size, rc_soc.size))
-        r1 = np.empty_like(r0)
-        tau = np.empty_like(r0)
+        # Axis 2: R0, R1, tau1, R2, tau2.
+        rc = np.empty((temps.size, rc_soc.size, 5))
         for i, t in enumerate(temps):
-            a, b, c = model.rc_tables_at(float(t))
-            r0[i] = np.interp(rc_soc, model.soc_grid, a) * scale
-            r1[i] = np.interp(rc_soc, model.soc_grid, b) * scale
-            tau[i] = np.interp(rc_soc, model.soc_grid, c)
-        self.r0, self.r1, self.tau = r0, r1, tau
+            for j, table in enumerate(model.rc_tables_at(float(t))):
+                rc[i, :, j] = np.interp(rc_soc, model.soc_grid, table) * (scale if j in (0, 1, 3) else 1.0)
+        self.rc_table = rc
 
     def ocv(self, soc: FloatArray, hysteresis: FloatArray) -> tuple[FloatArray, FloatArray]:
         """OCV and its slope dOCV/dSOC (per unit SOC) for each cell."""
         x = np.clip(soc, 0.0, 1.0) * OCV_POINTS
         i = np.minimum(x.astype(np.intp), OCV_POINTS - 1)
-        w = x - i
-        mid = self.ocv_mid[i] + w * (self.ocv_mid[i + 1] - self.ocv_mid[i])
-        half = self.ocv_half[i] + w * (self.ocv_half[i + 1] - self.ocv_half[i])
-        slope = self.slope[i] + w * (self.slope[i + 1] - self.slope[i])
-        return mid + hysteresis * half, slope
+        v = self.ocv_table[i] + (x - i)[:, None] * self.ocv_delta[i]
+        return v[:, 0] + hysteresis * v[:, 1], v[:, 2]
 
-    def rc(self, soc: FloatArray, temp_rows: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """R0, R1, tau1 for each cell at its SOC and temperature row (see ``temperature_rows``)."""
+    def rc(self, soc: FloatArray, temp_rows: FloatArray) -> FloatArray:
+        """Columns R0, R1, tau1, R2, tau2 (one row per cell) at each cell's SOC and temperature row."""
         x = np.clip(soc, 0.0, 1.0) * RC_POINTS
         i = np.minimum(x.astype(np.intp), RC_POINTS - 1)
-        w = x - i
         t = temp_rows.astype(np.intp)
-        out = []
-        for tab in (self.r0, self.r1, self.tau):
-            lo = tab[t, i]
-            out.append(lo + w * (tab[t, i + 1] - lo))
-        return out[0], out[1], out[2]
+        lo = self.rc_table[t, i]
+        return lo + (x - i)[:, None] * (self.rc_table[t, i + 1] - lo)
 
 
 def temperature_rows(temperatures_c: FloatArray) -> FloatArray:

@@ -100,7 +100,9 @@ class Storage(ABC):
 
     # -- users, sessions, tokens -------------------------------------------------------
     @abstractmethod
-    def create_user(self, username: str, password_hash: str, role: str, *, must_change: bool = False) -> User: ...
+    def create_user(
+        self, username: str, password_hash: str, role: str, *, must_change: bool = False
+    ) -> User: ...
 
     @abstractmethod
     def get_user(self, *, user_id: int | None = None, username: str | None = None) -> User | None: ...
@@ -149,7 +151,9 @@ class Storage(ABC):
 
     # -- audit -----------------------------------------------------------------------
     @abstractmethod
-    def add_audit(self, actor: str, action: str, target: str, old_value: Any, new_value: Any) -> AuditEntry: ...
+    def add_audit(
+        self, actor: str, action: str, target: str, old_value: Any, new_value: Any
+    ) -> AuditEntry: ...
 
     @abstractmethod
     def audit_log(self, *, target_prefix: str | None = None, limit: int = 200) -> list[AuditEntry]: ...
@@ -180,4 +184,6 @@ class Storage(ABC):
     def close_episode(self, episode_id: int, cleared_at: float) -> None: ...
 
     @abstractmethod
-    def episodes(self, *, pack_id: str | None = None, open_only: bool = False, limit: int = 200) -> list[Episode]: ...
+    def episodes(
+        self, *, pack_id: str | None = None, open_only: bool = False, limit: int = 200
+    ) -> list[Episode]: ...

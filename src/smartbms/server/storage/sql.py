@@ -9,6 +9,7 @@ connection per thread.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -129,7 +130,9 @@ class SqlStorage(Storage):
         self._closed = False
         self.commits = 0
         ready: Future[None] = Future()
-        self._writer = threading.Thread(target=self._writer_loop, args=(ready,), name="storage-writer", daemon=True)
+        self._writer = threading.Thread(
+            target=self._writer_loop, args=(ready,), name="storage-writer", daemon=True
+        )
         self._writer.start()
         ready.result()  # re-raises a failure to open or migrate the database
 
@@ -138,7 +141,6 @@ class SqlStorage(Storage):
     def _connect(self) -> Conn:
         """A new connection in autocommit mode (transactions are explicit)."""
 
-
     def _sql(self, text: str) -> str:
         return text
 
@@ -146,7 +148,8 @@ class SqlStorage(Storage):
         cols = ", ".join(("pack_id", "ts", *SAMPLE_COLUMNS, "data"))
         marks = ", ".join("?" for _ in range(len(SAMPLE_COLUMNS) + 3))
         cur.executemany(
-            self._sql(f"INSERT INTO samples ({cols}) VALUES ({marks}) ON CONFLICT (pack_id, ts) DO NOTHING"), rows
+            self._sql(f"INSERT INTO samples ({cols}) VALUES ({marks}) ON CONFLICT (pack_id, ts) DO NOTHING"),
+            rows,
         )
         return int(cur.rowcount)
 
@@ -212,10 +215,8 @@ class SqlStorage(Storage):
             self.commits += 1
         except Exception as exc:  # the commit itself failed: nothing of the group is stored
             log.error("history store commit failed: %s", exc)
-            try:
+            with contextlib.suppress(Exception):
                 cur.execute("ROLLBACK")
-            except Exception:
-                pass
             for job in batch:
                 job.future.set_exception(StorageError(f"the history store could not commit: {exc}"))
             return
@@ -253,10 +254,8 @@ class SqlStorage(Storage):
         self._writer.join(timeout=30)
         with self._readers_lock:
             for conn in self._readers:
-                try:
+                with contextlib.suppress(Exception):
                     conn.close()
-                except Exception:
-                    pass
             self._readers.clear()
 
     def _exec(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> Cursor:
@@ -322,7 +321,7 @@ class SqlStorage(Storage):
 
     def latest_sample(self, pack_id: str) -> dict[str, Any] | None:
         rows = self._read("SELECT data FROM samples WHERE pack_id = ? ORDER BY ts DESC LIMIT 1", (pack_id,))
-        return json.loads(rows[0][0]) if rows else None  # type: ignore[no-any-return]
+        return dict(json.loads(rows[0][0])) if rows else None
 
     def history(
         self, pack_id: str, start: float, end: float, resolution: Resolution, limit: int = 20_000
@@ -344,7 +343,8 @@ class SqlStorage(Storage):
         table = "rollup_1m" if resolution == "1m" else "rollup_1h"
         cols = ("ts", "n", *ROLLUP_COLUMNS)
         rows = self._read(
-            f"SELECT {', '.join(cols)} FROM {table} WHERE pack_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?",
+            f"SELECT {', '.join(cols)} FROM {table} "
+            "WHERE pack_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?",
             (pack_id, start, end, limit),
         )
         return [{"timestamp": r[0], "n": r[1], **dict(zip(ROLLUP_COLUMNS, r[2:], strict=True))} for r in rows]
@@ -429,7 +429,9 @@ class SqlStorage(Storage):
 
         def job(cur: Cursor) -> int:
             cur.executemany(
-                self._sql("INSERT INTO events (pack_id, ts, kind, code, message, data) VALUES (?, ?, ?, ?, ?, ?)"),
+                self._sql(
+                    "INSERT INTO events (pack_id, ts, kind, code, message, data) VALUES (?, ?, ?, ?, ?, ?)"
+                ),
                 rows,
             )
             return len(rows)
@@ -445,7 +447,8 @@ class SqlStorage(Storage):
         kinds: Sequence[str] | None = None,
         limit: int = 500,
     ) -> list[StoredEvent]:
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
         if pack_id is not None:
             where.append("pack_id = ?")
             params.append(pack_id)
@@ -524,23 +527,31 @@ class SqlStorage(Storage):
 
     def create_session(self, token_hash: str, user_id: int, csrf_token: str, expires_at: float) -> None:
         self._write(
-            lambda cur: self._exec(
-                cur,
-                "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (?, ?, ?, ?)",
-                (token_hash, user_id, csrf_token, expires_at),
+            lambda cur: (
+                self._exec(
+                    cur,
+                    "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES (?, ?, ?, ?)",
+                    (token_hash, user_id, csrf_token, expires_at),
+                )
+                and None
             )
-            and None
         )
 
     def get_session(self, token_hash: str) -> Session | None:
-        rows = self._read("SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?", (token_hash,))
+        rows = self._read(
+            "SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?", (token_hash,)
+        )
         return Session(*rows[0]) if rows else None
 
     def delete_session(self, token_hash: str) -> None:
-        self._write(lambda cur: self._exec(cur, "DELETE FROM sessions WHERE token_hash = ?", (token_hash,)) and None)
+        self._write(
+            lambda cur: self._exec(cur, "DELETE FROM sessions WHERE token_hash = ?", (token_hash,)) and None
+        )
 
     def delete_user_sessions(self, user_id: int) -> None:
-        self._write(lambda cur: self._exec(cur, "DELETE FROM sessions WHERE user_id = ?", (user_id,)) and None)
+        self._write(
+            lambda cur: self._exec(cur, "DELETE FROM sessions WHERE user_id = ?", (user_id,)) and None
+        )
 
     _TOKEN_COLS = "id, name, kind, role, pack_id, created_by, created_at, last_used_at"
 
@@ -583,8 +594,8 @@ class SqlStorage(Storage):
         def job(cur: Cursor) -> int:
             self._exec(
                 cur,
-                "INSERT INTO audit (ts, actor, action, target, old_value, new_value) VALUES (?, ?, ?, ?, ?, ?) "
-                "RETURNING id",
+                "INSERT INTO audit (ts, actor, action, target, old_value, new_value) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (now, actor, action, target, old_text, new_text),
             )
             return int(cur.fetchone()[0])
@@ -614,20 +625,38 @@ class SqlStorage(Storage):
                 cur,
                 "INSERT INTO alert_rules (name, pack_id, field, op, trip, clear_at, duration_s, enabled) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (rule.name, rule.pack_id, rule.field, rule.op, rule.trip, rule.clear, rule.duration_s,
-                 int(rule.enabled)),
+                (
+                    rule.name,
+                    rule.pack_id,
+                    rule.field,
+                    rule.op,
+                    rule.trip,
+                    rule.clear,
+                    rule.duration_s,
+                    int(rule.enabled),
+                ),
             )
             return int(cur.fetchone()[0])
 
         rule_id = self._write(job)
-        return AlertRule(rule_id, rule.name, rule.pack_id, rule.field, rule.op, rule.trip, rule.clear,
-                         rule.duration_s, rule.enabled)
+        return AlertRule(
+            rule_id,
+            rule.name,
+            rule.pack_id,
+            rule.field,
+            rule.op,
+            rule.trip,
+            rule.clear,
+            rule.duration_s,
+            rule.enabled,
+        )
 
     def list_rules(self) -> list[AlertRule]:
         rows = self._read(
-            "SELECT id, name, pack_id, field, op, trip, clear_at, duration_s, enabled FROM alert_rules ORDER BY id"
+            "SELECT id, name, pack_id, field, op, trip, clear_at, duration_s, enabled "
+            "FROM alert_rules ORDER BY id"
         )
-        return [AlertRule(*r[:8], enabled=bool(r[8])) for r in rows]
+        return [AlertRule(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]
 
     def delete_rule(self, rule_id: int) -> bool:
         def job(cur: Cursor) -> bool:
@@ -639,7 +668,9 @@ class SqlStorage(Storage):
     def create_channel(self, kind: str, target: str) -> Channel:
         def job(cur: Cursor) -> int:
             self._exec(
-                cur, "INSERT INTO channels (kind, target, enabled) VALUES (?, ?, 1) RETURNING id", (kind, target)
+                cur,
+                "INSERT INTO channels (kind, target, enabled) VALUES (?, ?, 1) RETURNING id",
+                (kind, target),
             )
             return int(cur.fetchone()[0])
 
@@ -670,12 +701,17 @@ class SqlStorage(Storage):
 
     def close_episode(self, episode_id: int, cleared_at: float) -> None:
         self._write(
-            lambda cur: self._exec(cur, "UPDATE episodes SET cleared_at = ? WHERE id = ?", (cleared_at, episode_id))
-            and None
+            lambda cur: (
+                self._exec(cur, "UPDATE episodes SET cleared_at = ? WHERE id = ?", (cleared_at, episode_id))
+                and None
+            )
         )
 
-    def episodes(self, *, pack_id: str | None = None, open_only: bool = False, limit: int = 200) -> list[Episode]:
-        where, params = ["1 = 1"], []
+    def episodes(
+        self, *, pack_id: str | None = None, open_only: bool = False, limit: int = 200
+    ) -> list[Episode]:
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
         if pack_id is not None:
             where.append("pack_id = ?")
             params.append(pack_id)

@@ -33,4 +33,3 @@ class SQLiteStorage(SqlStorage):
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
-

@@ -66,12 +66,21 @@ _KEYS_2D = ("r0_ohm_ah", "r1_ohm_ah", "tau1_s", "r2_ohm_ah", "tau2_s")
 
 def _from_dict(data: dict[str, object]) -> CellParameters:
     try:
-        arrays = {k: np.asarray(data[k], dtype=float) for k in (
-            "soc_pct", "ocv_v", "hysteresis_half_v", "rc_soc_pct", "temperature_c", *_KEYS_2D)}
-        scalars = {k: float(data[k]) for k in (  # type: ignore[arg-type]
-            "coulombic_efficiency", "self_discharge_pct_per_month", "hysteresis_rate",
-            "heat_capacity_j_per_k_per_ah", "ambient_conductance_w_per_k_per_ah",
-            "neighbour_conductance_w_per_k_per_ah")}
+        arrays = {
+            k: np.asarray(data[k], dtype=float)
+            for k in ("soc_pct", "ocv_v", "hysteresis_half_v", "rc_soc_pct", "temperature_c", *_KEYS_2D)
+        }
+        scalars = {
+            k: float(data[k])  # type: ignore[arg-type]
+            for k in (
+                "coulombic_efficiency",
+                "self_discharge_pct_per_month",
+                "hysteresis_rate",
+                "heat_capacity_j_per_k_per_ah",
+                "ambient_conductance_w_per_k_per_ah",
+                "neighbour_conductance_w_per_k_per_ah",
+            )
+        }
     except (KeyError, TypeError, ValueError) as exc:
         raise CellParameterError(f"cell parameter table is incomplete or malformed: {exc}") from None
     shape = (arrays["temperature_c"].size, arrays["rc_soc_pct"].size)
@@ -83,7 +92,27 @@ def _from_dict(data: dict[str, object]) -> CellParameters:
             raise CellParameterError(f"{key} must have one value per soc_pct point")
     if np.any(np.diff(arrays["soc_pct"]) <= 0) or np.any(np.diff(arrays["ocv_v"]) <= 0):
         raise CellParameterError("soc_pct and ocv_v must both increase strictly")
-    return CellParameters(chemistry=str(data["chemistry"]), source=str(data["source"]), **arrays, **scalars)
+    a, f = arrays, scalars
+    return CellParameters(
+        chemistry=str(data["chemistry"]),
+        source=str(data["source"]),
+        soc_pct=a["soc_pct"],
+        ocv_v=a["ocv_v"],
+        hysteresis_half_v=a["hysteresis_half_v"],
+        rc_soc_pct=a["rc_soc_pct"],
+        temperature_c=a["temperature_c"],
+        r0_ohm_ah=a["r0_ohm_ah"],
+        r1_ohm_ah=a["r1_ohm_ah"],
+        tau1_s=a["tau1_s"],
+        r2_ohm_ah=a["r2_ohm_ah"],
+        tau2_s=a["tau2_s"],
+        coulombic_efficiency=f["coulombic_efficiency"],
+        self_discharge_pct_per_month=f["self_discharge_pct_per_month"],
+        hysteresis_rate=f["hysteresis_rate"],
+        heat_capacity_j_per_k_per_ah=f["heat_capacity_j_per_k_per_ah"],
+        ambient_conductance_w_per_k_per_ah=f["ambient_conductance_w_per_k_per_ah"],
+        neighbour_conductance_w_per_k_per_ah=f["neighbour_conductance_w_per_k_per_ah"],
+    )
 
 
 @cache

@@ -1,0 +1,318 @@
+"""Build a cell model from the tests a battery lab records.
+
+Inputs (each a trace CSV, current positive = charging):
+- a slow discharge (<= C/20) from full to the lower voltage limit,
+- a slow charge (<= C/20) from empty to the upper voltage limit,
+- one pulse test (e.g. HPPC) per temperature, starting from full: short current pulses separated
+  by rests, stepping down through SOC, with long rests (>= 10 min) between SOC steps.
+
+Method:
+- capacity = charge delivered by the slow discharge;
+- the slow curves are voltage under a small current; the rested voltages of the pulse test (a true
+  OCV, approached from above) tell how much of the slow-discharge voltage is polarisation, giving one
+  effective resistance that removes it from both slow curves. What is left between the charge and
+  discharge curves is hysteresis;
+- R0 = instantaneous voltage jump / current jump at each pulse start; R1 and tau1 from a least-squares
+  exponential fit to the relaxation after the pulse (tau by a 1-D search, amplitude and asymptote linear);
+- tables are interpolated onto one SOC grid; a single temperature is extended to others with an
+  Arrhenius factor (activation energy ``ASSUMED_ACTIVATION_J_PER_MOL``) and says so in ``source``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from smartbms.estimation.cell_model import CellModel, FloatArray
+from smartbms.estimation.errors import CharacterizationError
+from smartbms.estimation.traces import Trace
+
+SOC_GRID = np.array(
+    [0, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 12.5, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 87.5,
+     90, 92.5, 95, 96, 97, 98, 99, 99.5, 100],
+    dtype=np.float64,
+) / 100.0
+ASSUMED_ACTIVATION_J_PER_MOL = 25_000.0
+GAS_CONSTANT = 8.314
+MAX_PULSE_S = 120.0
+MIN_REST_FOR_OCV_S = 600.0
+
+
+@dataclass(frozen=True)
+class PulseResult:
+    soc: float
+    r0_ohm: float
+    r1_ohm: float
+    tau1_s: float
+
+
+@dataclass(frozen=True)
+class LongStep:
+    """A long constant-current step followed by a long rest: its relaxation shows the slow RC pair."""
+
+    soc: float
+    delta_current_a: float
+    duration_s: float
+    rest_time_s: FloatArray
+    rest_voltage_v: FloatArray
+
+
+def cumulative_ah(trace: Trace) -> FloatArray:
+    """Net charge in Ah since the first sample (trapezoid rule)."""
+    i = trace.current_a
+    dt = np.diff(trace.time_s)
+    return np.concatenate(([0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * dt))) / 3600.0
+
+
+def _check_finite(trace: Trace, label: str) -> None:
+    for name in ("current_a", "voltage_v", "temperature_c"):
+        arr = getattr(trace, name)
+        if not np.all(np.isfinite(arr)):
+            bad = int(np.argmax(~np.isfinite(arr)))
+            raise CharacterizationError(f"{label} ({trace.source}): {name} missing at t={trace.time_s[bad]:g} s")
+
+
+def slow_curve(trace: Trace, *, discharge: bool, label: str) -> tuple[FloatArray, FloatArray, float, float]:
+    """(soc, voltage, charge moved Ah, mean |current| A) of the slow (dis)charge part of a trace."""
+    _check_finite(trace, label)
+    sign = -1.0 if discharge else 1.0
+    moving = sign * trace.current_a > 0
+    if moving.sum() < 20:
+        raise CharacterizationError(f"{label} ({trace.source}): no {'discharge' if discharge else 'charge'} found")
+    ah = sign * cumulative_ah(trace)
+    idx = np.flatnonzero(moving)
+    moved = ah[idx] - ah[idx[0]]
+    total = float(moved[-1])
+    if total <= 0:
+        raise CharacterizationError(f"{label} ({trace.source}): no charge moved")
+    mean_i = float(np.mean(np.abs(trace.current_a[idx])))
+    soc = 1.0 - moved / total if discharge else moved / total
+    volts = trace.voltage_v[idx]
+    order = np.argsort(soc, kind="stable")
+    return soc[order], volts[order], total, mean_i
+
+
+def find_pulses(
+    trace: Trace, capacity_ah: float
+) -> tuple[list[PulseResult], list[tuple[float, float]], list[LongStep]]:
+    """Pulses (start at rest, <= MAX_PULSE_S long), rested OCV points (soc, V) and long steps of a test."""
+    t, i, v = trace.time_s, trace.current_a, trace.voltage_v
+    rest_thr = 0.01 * capacity_ah
+    step_thr = 0.2 * capacity_ah
+    soc = 1.0 + cumulative_ah(trace) / capacity_ah  # the test starts full
+    pulses: list[PulseResult] = []
+    rested: list[tuple[float, float]] = []
+    long_steps: list[LongStep] = []
+    at_rest = np.abs(i) < rest_thr
+    n = t.size
+    k = 1
+    rest_start = 0
+    while k < n:
+        if at_rest[k - 1] and not at_rest[k]:
+            if t[k - 1] - t[rest_start] >= MIN_REST_FOR_OCV_S:
+                rested.append((float(soc[k - 1]), float(v[k - 1])))
+            end = k
+            while end < n and not at_rest[end] and abs(i[end] - i[k]) < 0.05 * abs(i[k]) + rest_thr:
+                end += 1
+            duration = t[end - 1] - t[k] if end > k else 0.0
+            if abs(i[k]) >= step_thr and duration <= MAX_PULSE_S and end < n and at_rest[end]:
+                result = _fit_pulse(t, i, v, k, end, at_rest, float(soc[k]))
+                if result is not None:
+                    pulses.append(result)
+            elif duration > MAX_PULSE_S and end < n and at_rest[end]:
+                stop = end
+                while stop < n and at_rest[stop]:
+                    stop += 1
+                if t[stop - 1] - t[end] >= 300.0:
+                    long_steps.append(
+                        LongStep(float(soc[end]), float(i[k] - i[k - 1]), float(t[end] - t[k]),
+                                 t[end:stop] - t[end], v[end:stop])
+                    )
+            k = max(end, k + 1)
+            rest_start = k
+            continue
+        if not at_rest[k]:
+            rest_start = k + 1
+        k += 1
+    if at_rest[-1] and t[-1] - t[rest_start] >= MIN_REST_FOR_OCV_S:
+        rested.append((float(soc[-1]), float(v[-1])))
+    return pulses, rested, long_steps
+
+
+def fit_slow_rc(step: LongStep, tau1_s: float) -> tuple[float, float] | None:
+    """(R2, tau2) from a long relaxation, the fast pair's time constant already known."""
+    tt, vv = step.rest_time_s[1:], step.rest_voltage_v[1:]
+    best: tuple[float, float, float] | None = None
+    for tau2 in np.geomspace(max(4.0 * tau1_s, 60.0), 3000.0, 50):
+        basis = np.column_stack([np.ones_like(tt), np.exp(-tt / tau1_s), np.exp(-tt / tau2)])
+        coef, *_ = np.linalg.lstsq(basis, vv, rcond=None)
+        resid = float(np.sum((basis @ coef - vv) ** 2))
+        if best is None or resid < best[0]:
+            best = (resid, float(tau2), float(coef[2]))
+    assert best is not None
+    _, tau2, amplitude = best
+    r2 = amplitude / (step.delta_current_a * (1.0 - math.exp(-step.duration_s / tau2)))
+    return (r2, tau2) if r2 > 0 else None
+
+
+def _fit_pulse(
+    t: FloatArray, i: FloatArray, v: FloatArray, start: int, end: int, at_rest: FloatArray, soc: float
+) -> PulseResult | None:
+    di = i[start] - i[start - 1]
+    r0 = (v[start] - v[start - 1]) / di
+    # Relaxation: from the first rest sample until the current moves again.
+    stop = end
+    while stop < t.size and at_rest[stop]:
+        stop += 1
+    tt = t[end:stop] - t[end]
+    vv = v[end:stop]
+    if tt.size < 8 or r0 <= 0:
+        return None
+    pulse_s = max(t[end] - t[start], 1.0)
+    best: tuple[float, float, float] | None = None
+    for tau in np.geomspace(2.0, 400.0, 60):
+        basis = np.column_stack([np.ones_like(tt), np.exp(-tt / tau)])
+        coef, *_ = np.linalg.lstsq(basis, vv, rcond=None)
+        resid = float(np.sum((basis @ coef - vv) ** 2))
+        if best is None or resid < best[0]:
+            best = (resid, float(tau), float(coef[1]))
+    assert best is not None
+    _, tau1, amplitude = best
+    # After the pulse the RC voltage (amplitude) decays; it built up as R1*dI*(1 - exp(-T/tau)).
+    r1 = amplitude / (di * (1.0 - math.exp(-pulse_s / tau1)))
+    if not r1 > 0:
+        return None
+    return PulseResult(soc, float(r0), float(r1), tau1)
+
+
+def _table_on_grid(socs: FloatArray, values: FloatArray) -> FloatArray:
+    order = np.argsort(socs)
+    s, val = socs[order], values[order]
+    # Average pulses at (nearly) the same SOC: a charge and a discharge pulse share a level.
+    keys = np.round(s, 2)
+    uniq = np.unique(keys)
+    s_u = np.array([s[keys == u].mean() for u in uniq])
+    v_u = np.array([np.median(val[keys == u]) for u in uniq])
+    return np.interp(SOC_GRID, s_u, v_u)
+
+
+def characterize(
+    *,
+    chemistry: str,
+    slow_discharge: Trace,
+    slow_charge: Trace,
+    pulse_tests: Sequence[Trace],
+    name: str = "",
+    hysteresis_rate: float = 20.0,
+) -> CellModel:
+    if not pulse_tests:
+        raise CharacterizationError("at least one pulse test is needed for the resistances")
+    soc_d, v_d, capacity, i_d = slow_curve(slow_discharge, discharge=True, label="slow discharge")
+    soc_c, v_c, _, i_c = slow_curve(slow_charge, discharge=False, label="slow charge")
+    for label, current in (("slow discharge", i_d), ("slow charge", i_c)):
+        if current > capacity / 15.0:
+            raise CharacterizationError(
+                f"{label} runs at {current:.3g} A = C/{capacity / current:.0f}; an OCV curve needs C/20 or slower"
+            )
+    rows: dict[float, list[PulseResult]] = {}
+    slow_rows: dict[float, list[LongStep]] = {}
+    ocv_points: list[tuple[float, float, float]] = []  # (temperature, soc, V)
+    for trace in pulse_tests:
+        _check_finite(trace, "pulse test")
+        temp = float(np.round(np.median(trace.temperature_c)))
+        pulses, rested, long_steps = find_pulses(trace, capacity)
+        slow_rows.setdefault(temp, []).extend(long_steps)
+        if len(pulses) < 3:
+            raise CharacterizationError(
+                f"pulse test ({trace.source}): found {len(pulses)} usable pulses; need pulses of >= C/5 "
+                f"lasting <= {MAX_PULSE_S:.0f} s, each starting from and followed by rest"
+            )
+        rows.setdefault(temp, []).extend(pulses)
+        ocv_points.extend((temp, s, v) for s, v in rested)
+
+    slow_temp = float(np.median(slow_discharge.temperature_c))
+    vd_grid = np.interp(SOC_GRID, soc_d, v_d)
+    vc_grid = np.interp(SOC_GRID, soc_c, v_c)
+    r_eff = _slow_polarisation(ocv_points, slow_temp, soc_d, v_d, i_d)
+    ocv_dis = vd_grid + i_d * r_eff
+    ocv_chg = vc_grid - i_c * r_eff
+    mid = 0.5 * (ocv_dis + ocv_chg)
+    half = np.clip(0.5 * (ocv_chg - ocv_dis), 0.0, None)
+    # The mean curve must rise strictly for the inverse lookup.
+    mid = np.maximum.accumulate(mid + np.arange(mid.size) * 1e-5)
+
+    temps = np.array(sorted(rows), dtype=np.float64)
+    tables = {key: np.empty((temps.size, SOC_GRID.size)) for key in ("r0", "r1", "tau", "r2", "tau2")}
+    have_slow = True
+    for j, temp in enumerate(temps):
+        pulses = rows[float(temp)]
+        socs = np.array([p.soc for p in pulses])
+        tables["r0"][j] = _table_on_grid(socs, np.array([p.r0_ohm for p in pulses]))
+        tables["r1"][j] = _table_on_grid(socs, np.array([p.r1_ohm for p in pulses]))
+        tables["tau"][j] = _table_on_grid(socs, np.array([p.tau1_s for p in pulses]))
+        tau1 = float(np.median([p.tau1_s for p in pulses]))
+        fits = [(step.soc, fit_slow_rc(step, tau1)) for step in slow_rows.get(float(temp), [])]
+        good = [(s, f) for s, f in fits if f is not None]
+        if len(good) >= 2:
+            s_arr = np.array([s for s, _ in good])
+            tables["r2"][j] = _table_on_grid(s_arr, np.array([f[0] for _, f in good]))
+            tables["tau2"][j] = _table_on_grid(s_arr, np.array([f[1] for _, f in good]))
+        else:
+            have_slow = False
+    source = (
+        f"characterised from {slow_discharge.source}, {slow_charge.source}, "
+        + ", ".join(t.source for t in pulse_tests)
+        + f"; slow-curve polarisation {r_eff * 1000:.2f} mOhm"
+    )
+    if temps.size == 1:
+        temps, tables = _arrhenius_rows(float(temps[0]), tables)
+        source += f"; other temperatures extrapolated (Arrhenius, Ea {ASSUMED_ACTIVATION_J_PER_MOL / 1000:.0f} kJ/mol)"
+    return CellModel(
+        name=name or f"{chemistry} cell",
+        chemistry=chemistry.upper(),
+        capacity_ah=capacity,
+        voltage_min_v=float(np.min(slow_discharge.voltage_v)),
+        voltage_max_v=float(np.max(slow_charge.voltage_v)),
+        soc_grid=SOC_GRID.copy(),
+        ocv_charge_v=mid + half,
+        ocv_discharge_v=mid - half,
+        temperatures_c=temps,
+        r0_ohm=tables["r0"],
+        r1_ohm=tables["r1"],
+        tau1_s=tables["tau"],
+        r2_ohm=tables["r2"] if have_slow else None,
+        tau2_s=tables["tau2"] if have_slow else None,
+        hysteresis_rate=hysteresis_rate,
+        source=source,
+    )
+
+
+def _slow_polarisation(
+    ocv_points: list[tuple[float, float, float]], slow_temp: float, soc_d: FloatArray, v_d: FloatArray, i_d: float
+) -> float:
+    """Effective resistance of the slow discharge: (rested OCV - loaded voltage) / current, mid-SOC median."""
+    near = [(s, v) for temp, s, v in ocv_points if abs(temp - slow_temp) <= 5.0 and 0.15 <= s <= 0.85]
+    if not near or i_d <= 0:
+        return 0.0
+    drops = [(v - float(np.interp(s, soc_d, v_d))) / i_d for s, v in near]
+    return max(0.0, float(np.median(drops)))
+
+
+def _arrhenius_rows(
+    temp_c: float, tables: dict[str, FloatArray]
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    temps = sorted({-20.0, 0.0, 25.0, 45.0, temp_c})
+    out = {key: np.empty((len(temps), SOC_GRID.size)) for key in tables}
+    for j, t in enumerate(temps):
+        factor = math.exp(
+            ASSUMED_ACTIVATION_J_PER_MOL / GAS_CONSTANT * (1.0 / (t + 273.15) - 1.0 / (temp_c + 273.15))
+        )
+        out["r0"][j] = tables["r0"][0] * factor
+        out["r1"][j] = tables["r1"][0] * factor
+        out["tau"][j] = tables["tau"][0]
+        out["r2"][j] = tables["r2"][0] * factor
+        out["tau2"][j] = tables["tau2"][0]
+    return np.array(temps, dtype=np.float64), out

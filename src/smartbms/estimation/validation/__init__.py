@@ -1,0 +1,1 @@
+"""Validation of the estimators against PyBaMM (optional extra ``validate``)."""

@@ -1,0 +1,238 @@
+"""The validation sweep: characterise each truth cell, drive it, replay noisy sensors, score.
+
+Sensor errors, initial-SOC errors and capacity errors are applied after the physics run, so one PyBaMM
+solve serves every seed of a (cell, protocol, temperature) case.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from smartbms.estimation.cell_model import CellModel
+from smartbms.estimation.replay import replay
+from smartbms.estimation.soc.coulomb import CoulombCounter
+from smartbms.estimation.validation.lab_tests import characterize_cell
+from smartbms.estimation.validation.metrics import SocMetrics, soc_metrics
+from smartbms.estimation.validation.plant import CELLS, TruthRun, _pybamm, simulate, voltage_limits
+from smartbms.estimation.validation.protocols import steps_for
+from smartbms.estimation.validation.sensors import SensorErrors, measure
+
+CAPACITY_ERRORS_PCT = (0.0, -5.0, -10.0)  # true capacity vs what the estimator is told
+INITIAL_ERROR_PCT = 20.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    cells: tuple[str, ...] = ("chen2020", "prada2013", "ecker2015")
+    temperatures_c: tuple[float, ...] = (0.0, 25.0)
+    protocols: tuple[str, ...] = ("drive", "mixed24h")
+    seeds: int = 3
+    sample_s: tuple[int, ...] = (1,)
+    model: str = "SPMe"
+    lfp_protocol_only_24h: bool = True  # LFP targets are about 24 h of mixed use
+    resistance_check: bool = True
+
+
+@dataclass
+class CaseResult:
+    cell: str
+    chemistry: str
+    tuned_on: bool
+    protocol: str
+    temperature_c: float
+    seed: int
+    sample_s: int
+    hours: float
+    completed: bool
+    initial_error_pct: float
+    capacity_error_pct: float
+    sensors: str
+    ekf: SocMetrics
+    coulomb: SocMetrics
+    coulomb_true_start: SocMetrics
+    capacity_true_ah: float
+    capacity_learned_ah: float
+    capacity_samples: int
+    syncs: int
+    after_sync_err_pct: list[float] = field(default_factory=list)
+    between_sync_max_pct: float = math.nan
+    replay_us_per_step: float = math.nan
+
+
+@dataclass
+class ResistanceResult:
+    cell: str
+    temperature_c: float
+    contact_ohm: float
+    expected_factor: float
+    learned_factor: float
+    fresh_factor: float
+
+
+@dataclass
+class ValidationReport:
+    config: RunConfig
+    cases: list[CaseResult]
+    resistance: list[ResistanceResult]
+    models: dict[str, CellModel]
+    seconds: float
+    truncated: list[str]
+
+
+def _charge_voltage(chemistry: str, v_max: float) -> float:
+    # A typical BMS charge setting a little below the cell's maximum.
+    return v_max - (0.05 if chemistry == "LFP" else 0.05)
+
+
+def run_validation(config: RunConfig, progress: Callable[[str], None] = print) -> ValidationReport:
+    pybamm = _pybamm()
+    started = time.perf_counter()
+    cases: list[CaseResult] = []
+    resistances: list[ResistanceResult] = []
+    models: dict[str, CellModel] = {}
+    truncated: list[str] = []
+    for key in config.cells:
+        spec = CELLS[key]
+        t0 = time.perf_counter()
+        model = characterize_cell(spec, tuple(sorted(set(config.temperatures_c) | {25.0})))
+        models[key] = model
+        progress(f"[{key}] characterised in {time.perf_counter() - t0:.0f} s: {model.capacity_ah:.3f} Ah")
+        v_min, v_max = voltage_limits(spec)
+        charge_v = _charge_voltage(spec.chemistry, v_max)
+        protocols = config.protocols
+        if spec.chemistry == "LFP" and config.lfp_protocol_only_24h and "mixed24h" in protocols:
+            protocols = ("mixed24h",)
+        for protocol in protocols:
+            for temp in config.temperatures_c:
+                steps, soc0 = steps_for(pybamm, protocol, model.capacity_ah, v_min, v_max, charge_v)
+                t0 = time.perf_counter()
+                truth = simulate(spec, steps, temperature_c=temp, initial_soc=soc0, model=config.model)
+                hours = float(truth.trace.time_s[-1] / 3600.0)
+                progress(f"[{key}] {protocol} at {temp:g} degC: {hours:.1f} h simulated in "
+                         f"{time.perf_counter() - t0:.0f} s{'' if truth.completed else ' (stopped early)'}")
+                if not truth.completed:
+                    truncated.append(f"{key} {protocol} {temp:g} degC stopped after {hours:.1f} h")
+                for seed in range(config.seeds):
+                    for sample_s in config.sample_s:
+                        case = _score_case(key, model, truth, protocol, temp, seed, sample_s, charge_v)
+                        cases.append(case)
+                        progress(
+                            f"    seed {seed} {sample_s:d}s: EKF rmse {case.ekf.rmse:.2f} max {case.ekf.max:.2f} "
+                            f"conv {case.ekf.convergence_s:.0f}s | CC rmse {case.coulomb.rmse_all:.2f} | "
+                            f"cap {100 * (case.capacity_learned_ah / case.capacity_true_ah - 1):+.1f} %"
+                        )
+        if config.resistance_check:
+            resistances.append(_resistance_case(key, model, v_min, v_max, charge_v, config, progress))
+    return ValidationReport(config, cases, resistances, models, time.perf_counter() - started, truncated)
+
+
+def _initial_error(soc0_pct: float, seed: int) -> float:
+    sign = 1.0 if seed % 2 == 0 else -1.0
+    if soc0_pct + sign * INITIAL_ERROR_PCT > 100.0 or soc0_pct + sign * INITIAL_ERROR_PCT < 0.0:
+        sign = -sign
+    return sign * INITIAL_ERROR_PCT
+
+
+def _score_case(
+    key: str,
+    model: CellModel,
+    truth: TruthRun,
+    protocol: str,
+    temp: float,
+    seed: int,
+    sample_s: int,
+    charge_v: float,
+) -> CaseResult:
+    spec = CELLS[key]
+    rng = np.random.default_rng(zlib.crc32(f"{key}/{protocol}/{temp}/{seed}/{sample_s}".encode()))
+    errors = SensorErrors.draw(rng, truth.capacity_ah, sample_s)
+    measured, idx = measure(truth.trace, errors, rng)
+    truth_pct = 100.0 * truth.soc[idx]
+    cap_err = CAPACITY_ERRORS_PCT[seed % len(CAPACITY_ERRORS_PCT)]
+    told_capacity = truth.capacity_ah / (1.0 + cap_err / 100.0)
+    init_err = _initial_error(float(truth_pct[0]), seed)
+    initial = float(truth_pct[0] + init_err)
+    t0 = time.perf_counter()
+    result = replay(measured, model, told_capacity, initial_soc_pct=initial, charge_cell_v=charge_v)
+    per_step = (time.perf_counter() - t0) / max(1, len(measured)) * 1e6
+    cc = _coulomb(measured, told_capacity, initial)
+    cc_true = _coulomb(measured, told_capacity, float(truth_pct[0]))
+    t = measured.time_s
+    err = result.soc_pct - truth_pct
+    after_sync = [float(abs(err[min(k + 1, err.size - 1)])) for k in result.sync_indices]
+    between = float(np.max(np.abs(err[result.sync_indices[0]:]))) if result.sync_indices else math.nan
+    est = result.estimator
+    return CaseResult(
+        cell=key,
+        chemistry=spec.chemistry,
+        tuned_on=spec.tuned_on,
+        protocol=protocol,
+        temperature_c=temp,
+        seed=seed,
+        sample_s=sample_s,
+        hours=float((t[-1] - t[0]) / 3600.0),
+        completed=truth.completed,
+        initial_error_pct=init_err,
+        capacity_error_pct=cap_err,
+        sensors=errors.describe(truth.capacity_ah),
+        ekf=soc_metrics(t, truth_pct, result.soc_pct, result.soc_sigma_pct),
+        coulomb=soc_metrics(t, truth_pct, cc),
+        coulomb_true_start=soc_metrics(t, truth_pct, cc_true),
+        capacity_true_ah=truth.capacity_ah,
+        capacity_learned_ah=est.capacity.capacity_ah,
+        capacity_samples=est.capacity.samples,
+        syncs=len(result.sync_indices),
+        after_sync_err_pct=after_sync,
+        between_sync_max_pct=between,
+        replay_us_per_step=per_step,
+    )
+
+
+def _coulomb(measured: object, capacity_ah: float, initial_pct: float) -> np.ndarray:
+    from smartbms.estimation.traces import Trace
+
+    assert isinstance(measured, Trace)
+    counter = CoulombCounter(capacity_ah, initial_pct)
+    out = np.empty(len(measured))
+    dt = np.diff(measured.time_s, prepend=measured.time_s[0])
+    for k, (d, i) in enumerate(zip(dt.tolist(), measured.current_a.tolist(), strict=True)):
+        out[k] = counter.update(d, i) if d > 0 else counter.soc_pct
+    return out
+
+
+def _resistance_case(
+    key: str,
+    model: CellModel,
+    v_min: float,
+    v_max: float,
+    charge_v: float,
+    config: RunConfig,
+    progress: Callable[[str], None],
+) -> ResistanceResult:
+    """A cell with an added contact resistance (+30 % of R0): does the RLS see it?"""
+    pybamm = _pybamm()
+    spec = CELLS[key]
+    r0_table, _, _ = model.rc_tables_at(25.0)
+    r0_mid = float(np.mean(np.interp(np.linspace(0.2, 0.8, 13), model.soc_grid, r0_table)))
+    contact = 0.3 * r0_mid
+    steps, soc0 = steps_for(pybamm, "drive", model.capacity_ah, v_min, v_max, charge_v)
+    steps = steps[:1]  # the first drive section has plenty of current steps
+    factors = []
+    for ohm in (0.0, contact):
+        truth = simulate(spec, steps, temperature_c=25.0, initial_soc=soc0, model=config.model,
+                         contact_resistance_ohm=ohm)
+        rng = np.random.default_rng(7)
+        errors = SensorErrors.draw(rng, truth.capacity_ah, 1)
+        measured, _ = measure(truth.trace, errors, rng)
+        result = replay(measured, model, truth.capacity_ah, initial_soc_pct=100.0 * soc0, charge_cell_v=charge_v)
+        factors.append(result.estimator.resistance_factor)
+    expected = 1.0 + contact / r0_mid
+    progress(f"[{key}] resistance: fresh {factors[0]:.3f}, +{1000 * contact:.2f} mOhm -> {factors[1]:.3f} "
+             f"(expected {expected:.3f})")
+    return ResistanceResult(key, 25.0, contact, expected, factors[1], factors[0])

@@ -1,0 +1,64 @@
+"""Sensor errors from the design note, drawn per seed and applied to a truth trace.
+
+Current: gain +-1 %, offset C/1000..C/100 of random sign, white noise C/500. Voltage: noise 1-2 mV,
+offset +-5 mV, 1 mV quantisation. Temperature: offset +-2 degC. Sampling every 1 s or 10 s; at 10 s
+the current is the window mean (a coulomb-counting ADC integrates), voltage and temperature are
+instantaneous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from smartbms.estimation.cell_model import FloatArray
+from smartbms.estimation.traces import Trace
+
+
+@dataclass(frozen=True)
+class SensorErrors:
+    current_gain: float
+    current_offset_a: float
+    current_noise_a: float
+    voltage_noise_v: float
+    voltage_offset_v: float
+    temperature_offset_c: float
+    sample_s: int
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, capacity_ah: float, sample_s: int = 1) -> SensorErrors:
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        return cls(
+            current_gain=1.0 + rng.uniform(-0.01, 0.01),
+            current_offset_a=sign * capacity_ah * rng.uniform(1e-3, 1e-2),
+            current_noise_a=capacity_ah / 500.0,
+            voltage_noise_v=rng.uniform(1e-3, 2e-3),
+            voltage_offset_v=rng.uniform(-5e-3, 5e-3),
+            temperature_offset_c=rng.uniform(-2.0, 2.0),
+            sample_s=sample_s,
+        )
+
+    def describe(self, capacity_ah: float) -> str:
+        return (
+            f"gain {100 * (self.current_gain - 1):+.2f} %, offset C/{capacity_ah / abs(self.current_offset_a):.0f}"
+            f" ({'+' if self.current_offset_a > 0 else '-'}), V offset {1000 * self.voltage_offset_v:+.1f} mV"
+        )
+
+
+def measure(truth: Trace, errors: SensorErrors, rng: np.random.Generator) -> tuple[Trace, FloatArray]:
+    """What the BMS sees, and the indices of the truth samples it saw (for scoring)."""
+    step = max(1, errors.sample_s)
+    idx = np.arange(step, truth.time_s.size, step) if step > 1 else np.arange(truth.time_s.size)
+    if step > 1:
+        # Mean current over the window that ends at each sample.
+        csum = np.concatenate(([0.0], np.cumsum(truth.current_a)))
+        current = (csum[idx + 1] - csum[idx + 1 - step]) / step
+    else:
+        current = truth.current_a[idx]
+    n = idx.size
+    current = current * errors.current_gain + errors.current_offset_a + rng.normal(0, errors.current_noise_a, n)
+    voltage = truth.voltage_v[idx] + errors.voltage_offset_v + rng.normal(0, errors.voltage_noise_v, n)
+    voltage = np.round(voltage, 3)
+    temperature = np.round(truth.temperature_c[idx] + errors.temperature_offset_c, 1)
+    return Trace(truth.time_s[idx], current, voltage, temperature, truth.source), idx

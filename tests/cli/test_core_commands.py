@@ -1,0 +1,102 @@
+"""The core CLI as a user runs it: a real subprocess of the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smartbms.cli import main
+
+
+def smartbms(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "smartbms", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def test_scripted_run_exits_zero_and_leaves_event_log_and_settings(tmp_path: Path) -> None:
+    pytest.importorskip("smartbms.sim.pack_source")
+    data = tmp_path / "data"
+    result = smartbms("run", "--data-dir", str(data), "--speed", "0", "--duration", "300", "--no-server")
+    assert result.returncode == 0, result.stderr
+    assert (data / "events.sqlite").exists() and (data / "settings.toml").exists()
+    assert "state NORMAL" in result.stdout.splitlines()[-1]
+    events = smartbms("events", "--data-dir", str(data), "--json")
+    codes = [e["code"] for e in json.loads(events.stdout)]
+    assert codes[:2] == ["STANDBY", "NORMAL"]
+
+
+def test_run_rejects_negative_duration(tmp_path: Path) -> None:
+    assert main(["run", "--data-dir", str(tmp_path), "--duration", "-1", "--no-server"]) == 1
+
+
+def test_config_set_check_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = str(tmp_path)
+    assert (
+        main(
+            [
+                "config",
+                "--data-dir",
+                d,
+                "set",
+                "protection.cell_ov_delay_s=3.5",
+                "outputs.prealarm_mode=intermittent",
+            ]
+        )
+        == 0
+    )
+    assert main(["config", "--data-dir", d, "get", "protection.cell_ov_delay_s"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "3.5"
+    assert main(["config", "--data-dir", d, "check"]) == 0
+    assert main(["config", "--data-dir", d, "show", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert shown["outputs"]["prealarm_mode"] == "intermittent"
+
+
+def test_config_set_out_of_range_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = str(tmp_path)
+    assert main(["config", "--data-dir", d, "set", "pack.cells_series=4"]) == 0
+    before = (tmp_path / "settings.toml").read_text()
+    assert main(["config", "--data-dir", d, "set", "protection.charge_voltage_limit_v=16"]) == 1
+    err = capsys.readouterr().err
+    assert "protection.charge_voltage_limit_v: must lie between 13.00 V and 15.30 V" in err
+    assert (tmp_path / "settings.toml").read_text() == before
+
+
+def test_config_check_names_bad_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("protection:\n  cell_uv_release_v: 2.0\n")
+    assert main(["config", "check", str(path)]) == 1
+    assert "protection.cell_uv_release_v" in capsys.readouterr().err
+
+
+def test_alarms_lists_all_three_families(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["alarms", "--json"]) == 0
+    catalog = json.loads(capsys.readouterr().out)
+    assert {a["family"] for a in catalog} == {"error", "alarm", "warning"}
+    codes = {a["code"] for a in catalog}
+    assert {
+        "W-CELL-UV",
+        "A-CELL-UV",
+        "A-SHORT-CIRCUIT",
+        "A-DSG-OT",
+        "E-CONFIG",
+        "E-CALIBRATION",
+        "E-SENSOR-STALE",
+    } <= codes
+    assert all(a["cause"] and a["advice"] for a in catalog)
+
+
+def test_events_without_log_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["events", "--data-dir", str(tmp_path / "none")]) == 1
+    assert "no event log" in capsys.readouterr().err
