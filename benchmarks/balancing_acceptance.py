@@ -35,6 +35,9 @@ SETTINGS_CHANGES: dict[str, Any] = {
     "balancing.bleed_resistance_ohm": 3.3,
     "balancing.bleed_thermal_resistance_k_per_w": 10.0,
     "balancing.active_transfer_current_a": 2.0,
+    # "Resting" for a 280 Ah pack: below C/28 of discharge (the household standby load while the top cell sits
+    # at the charge-disconnect level and the charger is off); the 1 A default would never balance here.
+    "balancing.rest_current_a": 10.0,
 }
 
 

@@ -9,6 +9,7 @@ import math
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 from smartbms.console import ConsoleView
 from smartbms.controller import Controller, Snapshot
 from smartbms.core.settings import Settings, default_settings, load_settings, save_settings
-from smartbms.errors import SmartBmsError
+from smartbms.core.events import Event, EventKind
+from smartbms.errors import SettingsError, SmartBmsError
 from smartbms.eventlog import EventLog
 
 log = logging.getLogger(__name__)
@@ -71,9 +73,15 @@ def build_main_job(
     profile: str | None = None,
 ) -> MainJob:
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings, path = load_or_create_settings(data_dir, settings_file)
     event_log = EventLog(data_dir / "events.sqlite")
     closers: list[Any] = [event_log]
+    try:
+        settings, path = load_or_create_settings(data_dir, settings_file)
+    except SettingsError as exc:
+        # The BMS refuses to start on bad settings; the log says why.
+        event_log.append([Event(time.time(), EventKind.TRIP, "E-CONFIG", f"invalid settings: {exc}", {})])
+        event_log.close()
+        raise
     source: Any
     actuator: Any
     if source_spec:

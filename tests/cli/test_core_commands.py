@@ -100,3 +100,21 @@ def test_alarms_lists_all_three_families(capsys: pytest.CaptureFixture[str]) -> 
 def test_events_without_log_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["events", "--data-dir", str(tmp_path / "none")]) == 1
     assert "no event log" in capsys.readouterr().err
+
+
+def test_config_set_is_recorded_in_the_event_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = str(tmp_path)
+    assert main(["config", "--data-dir", d, "set", "protection.cell_ov_delay_s=4"]) == 0
+    assert main(["events", "--data-dir", d, "--json", "--kind", "setting"]) == 0
+    [event] = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert event["code"] == "protection.cell_ov_delay_s" and event["data"] == {"old": 2.0, "new": 4.0}
+
+
+def test_run_with_invalid_settings_refuses_to_start_and_logs_config_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "settings.toml").write_text("[protection]\ncell_uv_release_v = 2.0\n")
+    assert main(["run", "--data-dir", str(tmp_path), "--duration", "5", "--no-server", "--quiet"]) == 1
+    assert "protection.cell_uv_release_v" in capsys.readouterr().err
+    assert main(["events", "--data-dir", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["code"] == "E-CONFIG"

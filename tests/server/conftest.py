@@ -42,26 +42,34 @@ class Server:
         return str(response.json()["csrf_token"])
 
 
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    monkeypatch.setenv("SMARTBMS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-    config = ServerConfig(data_dir=tmp_path, fast_password_hashing=True, rollup_interval_s=3600)
+def build_context(data_dir: Path) -> tuple[ServerContext, FakeController, dict[str, str]]:
+    """A server with users admin/operator/viewer, an API token per role, pack "local" under a fake
+    controller and pack "remote1" with a device token."""
+    config = ServerConfig(data_dir=data_dir, fast_password_hashing=True, rollup_interval_s=3600)
     ctx = ServerContext(config)
     ctx.bootstrap_admin()
     for role in ("viewer", "operator"):
         ctx.storage.create_user(role, ctx.hasher.hash(PASSWORDS[role]), role)
     controller = FakeController()
     ctx.storage.ensure_pack("local", source="local")
-    ctx.controls["local"] = LocalPackControl(controller, tmp_path / "settings.toml")
-    controller.add_publisher(lambda snap: None)
+    ctx.controls["local"] = LocalPackControl(controller, data_dir / "settings.toml")
     tokens: dict[str, str] = {}
     for role in ("viewer", "operator", "admin"):
         tokens[role] = new_secret("sbmsk")
-        ctx.storage.create_token(secret_hash(tokens[role]), name=role, kind="api", role=role, pack_id=None,
-                                 created_by="test")
+        ctx.storage.create_token(
+            secret_hash(tokens[role]), name=role, kind="api", role=role, pack_id=None, created_by="test"
+        )
     ctx.storage.ensure_pack("remote1", source="remote")
     tokens["device"] = new_secret("sbmsd")
-    ctx.storage.create_token(secret_hash(tokens["device"]), name="dev", kind="device", role="viewer",
-                             pack_id="remote1", created_by="test")
+    ctx.storage.create_token(
+        secret_hash(tokens["device"]), name="dev", kind="device", role="viewer", pack_id="remote1", created_by="test"
+    )
+    return ctx, controller, tokens
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    monkeypatch.setenv("SMARTBMS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    ctx, controller, tokens = build_context(tmp_path)
     with TestClient(create_app(ctx, own_context=True)) as client:
         yield Server(ctx, client, controller, tokens)

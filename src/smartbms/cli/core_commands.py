@@ -153,9 +153,23 @@ def cmd_config(args: argparse.Namespace) -> int:
         print("nothing was changed", file=sys.stderr)
         return 1
     save_settings(new, path)
+    _log_setting_changes(args, settings, new)
     for key in changes:
         print(f"{key} = {new.get(key)}")
     return 0
+
+
+def _log_setting_changes(args: argparse.Namespace, old: Any, new: Any) -> None:
+    """Record the change in the data directory's event log (not for a stand-alone --file)."""
+    import time
+
+    from smartbms.core.engine import setting_change_events
+    from smartbms.eventlog import EventLog
+
+    if args.file:
+        return
+    with EventLog(args.data_dir / "events.sqlite") as log:
+        log.append(setting_change_events(old, new, time.time()))
 
 
 def cmd_alarms(args: argparse.Namespace) -> int:

@@ -75,12 +75,10 @@ def request(state: CoreState, req: Request) -> CoreState:
     return replace(state, pending=(*state.pending, req))
 
 
-def apply_settings(state: CoreState, settings: Settings, now: float) -> tuple[CoreState, tuple[Event, ...]]:
-    """Swap in new settings. Rule progress is kept for rules that still exist, so a settings
-    change can never clear an active protection by itself."""
-    old = state.settings
+def setting_change_events(old: Settings, new: Settings, now: float) -> tuple[Event, ...]:
+    """One SETTING event per changed field, with the old and the new value."""
     events: list[Event] = []
-    old_data, new_data = old.model_dump(mode="json"), settings.model_dump(mode="json")
+    old_data, new_data = old.model_dump(mode="json"), new.model_dump(mode="json")
     for section, values in new_data.items():
         for key, value in values.items():
             before = old_data.get(section, {}).get(key)
@@ -94,6 +92,13 @@ def apply_settings(state: CoreState, settings: Settings, now: float) -> tuple[Co
                         {"old": before, "new": value},
                     )
                 )
+    return tuple(events)
+
+
+def apply_settings(state: CoreState, settings: Settings, now: float) -> tuple[CoreState, tuple[Event, ...]]:
+    """Swap in new settings. Rule progress is kept for rules that still exist, so a settings
+    change can never clear an active protection by itself."""
+    events = setting_change_events(state.settings, settings, now)
     rules = build_rules(settings)
     previous = {rule.id: status for rule, status in zip(state.rules, state.statuses, strict=True)}
     statuses = tuple(previous.get(rule.id, IDLE) for rule in rules)

@@ -116,7 +116,7 @@ class PackEstimator:
         self.limits = ChargeDischargeLimits(limit_settings)
         self.tail_current_a = limit_settings.tail_current_a or 0.02 * capacity_ah
         # A full-charge sync needs the tail current before a charger stops at its own (often C/20) tail.
-        self.sync_tail_current_a = max(self.tail_current_a, 0.04 * capacity_ah)
+        self.sync_tail_current_a = max(self.tail_current_a, 0.05 * capacity_ah)
         self.capacity = CapacityEstimator(self.nominal_capacity_ah)
         self.resistance = ResistanceEstimator(min_step_a=0.1 * capacity_ah)
         self.tables = CellTables(self.model, self.nominal_capacity_ah)

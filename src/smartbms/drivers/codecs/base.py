@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from smartbms.errors import ChecksumError, DecodeError, LengthError, StartByteError, WriteRefusedError
@@ -212,6 +212,10 @@ class BoardProtocol(ABC):
         """Whether ``frame`` answers ``request`` (frames that do not are counted and dropped)."""
         return True
 
+    def annotate(self, request: bytes, frame: Frame) -> Frame:
+        """Add what only the request tells (e.g. the Modbus start register) to a response frame."""
+        return frame
+
     @abstractmethod
     def decode_status(self, frames: Sequence[Frame]) -> Telemetry:
         """One sample from the frames of one status (frames of other kinds are ignored)."""
@@ -253,6 +257,10 @@ class BoardProtocol(ABC):
         if not math.isfinite(pct) or not 0 <= pct <= 100:
             raise WriteRefusedError(f"SOC {pct} % is outside 0..100 %; nothing was sent")
         return pct
+
+
+def with_meta(frame: Frame, **values: int) -> Frame:
+    return replace(frame, meta={**frame.meta, **values})
 
 
 def merge_all(samples: Sequence[Telemetry]) -> Telemetry:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from smartbms.drivers.codecs import modbus
-from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, alarms_from_bits, merge_all
+from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, with_meta, alarms_from_bits, merge_all
 from smartbms.drivers.codecs.daly import FAULT_BITS
 from smartbms.drivers.codecs.fields import Field, read_fields
 from smartbms.errors import DecodeError, LengthError
@@ -59,6 +59,9 @@ class DalyModbusProtocol(BoardProtocol):
 
     def matches(self, request: bytes, frame: Frame) -> bool:
         return frame.kind & 0x7F == request[1]
+
+    def annotate(self, request: bytes, frame: Frame) -> Frame:
+        return with_meta(frame, start=modbus.start_of(request))
 
     def decode_status(self, frames: Sequence[Frame]) -> Telemetry:
         parts = []

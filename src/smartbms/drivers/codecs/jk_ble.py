@@ -182,7 +182,7 @@ class JkBleProtocol(BoardProtocol):
         return [build_command(CMD_CELL_INFO)]
 
     def matches(self, request: bytes, frame: Frame) -> bool:
-        return frame.kind == TYPE_CELL_INFO if request[4] == CMD_CELL_INFO else frame.kind == TYPE_DEVICE_INFO
+        return frame.kind == (TYPE_DEVICE_INFO if request[4] == CMD_DEVICE_INFO else TYPE_CELL_INFO)
 
     def decode_status(self, frames: Sequence[Frame]) -> Telemetry:
         parts = []

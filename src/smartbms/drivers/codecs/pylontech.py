@@ -14,7 +14,7 @@ import binascii
 from collections.abc import Sequence
 from typing import Any
 
-from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, merge_all
+from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, merge_all, with_meta
 from smartbms.drivers.codecs.checksums import pylontech_checksum, pylontech_length
 from smartbms.drivers.codecs.fields import kelvin10_to_c
 from smartbms.errors import ChecksumError, DecodeError, LengthError, StartByteError
@@ -170,6 +170,9 @@ class PylontechProtocol(BoardProtocol):
     def status_requests(self) -> list[bytes]:
         info = bytes([self.address])
         return [build_frame(self.address, CMD_ANALOG, info), build_frame(self.address, CMD_MANAGEMENT, info)]
+
+    def annotate(self, request: bytes, frame: Frame) -> Frame:
+        return with_meta(frame, command=int(request[7:9], 16))
 
     def decode_status(self, frames: Sequence[Frame]) -> Telemetry:
         parts = []

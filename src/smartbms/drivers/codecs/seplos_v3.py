@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smartbms.drivers.codecs import modbus
-from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, merge_all
+from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, with_meta, merge_all
 from smartbms.drivers.codecs.fields import Field, kelvin10_to_c, read_fields
 from smartbms.errors import DecodeError, LengthError
 from smartbms.telemetry import Telemetry
@@ -67,11 +67,18 @@ def decode_pib(payload: bytes) -> Telemetry:
         raise LengthError(f"Seplos PIB block is {2 * PIB_COUNT} bytes, got {len(payload)}")
     regs = modbus.registers(payload)
     return Telemetry(
-        cell_voltages_v=tuple(r / 1000 for r in regs[:16]),
+        cell_voltages_v=tuple(r / 1000 for r in _present(regs[:16])),
         temperatures_c=tuple(kelvin10_to_c(r) for r in regs[16:20]),
         mosfet_temperature_c=kelvin10_to_c(regs[25]),
         extra={"ambient_temperature_c": kelvin10_to_c(regs[24])},
     )
+
+
+def _present(cells: list[int]) -> list[int]:
+    """Cell slots beyond the pack's cell count read 0 mV: drop the trailing empty ones."""
+    while cells and cells[-1] == 0:
+        cells = cells[:-1]
+    return cells
 
 
 class SeplosV3Protocol(BoardProtocol):
@@ -97,6 +104,9 @@ class SeplosV3Protocol(BoardProtocol):
 
     def matches(self, request: bytes, frame: Frame) -> bool:
         return frame.kind & 0x7F == request[1]
+
+    def annotate(self, request: bytes, frame: Frame) -> Frame:
+        return with_meta(frame, start=modbus.start_of(request))
 
     def decode_status(self, frames: Sequence[Frame]) -> Telemetry:
         parts = []

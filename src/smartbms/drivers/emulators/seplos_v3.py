@@ -53,9 +53,9 @@ def pia(state: BoardState) -> list[int]:
 def pib(state: BoardState) -> list[int]:
     s = state.sample()
     cells = [mv(v) for v in (s.cell_voltages_v or ())][:16]
-    temps = [c_to_kelvin10(t) for t in (s.temperatures_c or ())][:4]
+    temps = [c_to_kelvin10(t) for t in (s.temperatures_c or (25.0,))]
     regs = cells + [0] * (16 - len(cells))
-    regs += temps + [c_to_kelvin10(0)] * (4 - len(temps))
+    regs += [temps[i % len(temps)] for i in range(4)]  # a V3 pack always reports four cell sensors
     regs += [c_to_kelvin10(0)] * 4
     regs += [c_to_kelvin10(25.0), c_to_kelvin10(s.mosfet_temperature_c or 25.0)]
     return regs

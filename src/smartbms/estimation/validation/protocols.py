@@ -44,7 +44,7 @@ def steps_for(
             f"Discharge at C/3 for 25 minutes or until {v_min + 0.05:.3f} V",
             "Rest for 30 minutes",
             f"Charge at 0.5C until {charge_v:.3f} V",
-            f"Hold at {charge_v:.3f} V until C/20",
+            f"Hold at {charge_v:.3f} V until C/50",
             "Rest for 20 minutes",
             _cycles(pybamm, ["US06", "UDDS"] * 2, 1.5 * scale),
             "Rest for 10 minutes",
@@ -54,7 +54,7 @@ def steps_for(
         load = ["UDDS"] * 6
         steps = [
             f"Charge at 0.3C until {charge_v:.3f} V",
-            f"Hold at {charge_v:.3f} V until C/20",
+            f"Hold at {charge_v:.3f} V until C/50",
             "Rest for 1 hour",
             _cycles(pybamm, load, 0.5 * scale),
             "Discharge at C/10 for 3 hours",
@@ -63,7 +63,7 @@ def steps_for(
             "Charge at 0.2C for 2 hours",
             _cycles(pybamm, load, 0.5 * scale),
             f"Charge at 0.3C until {charge_v:.3f} V",
-            f"Hold at {charge_v:.3f} V until C/20",
+            f"Hold at {charge_v:.3f} V until C/50",
             "Rest for 1 hour",
         ]
         return steps, 0.5
