@@ -16,8 +16,8 @@ from typing import Any
 
 from smartbms.console import ConsoleView
 from smartbms.controller import Controller, Snapshot
-from smartbms.core.settings import Settings, default_settings, load_settings, save_settings
 from smartbms.core.events import Event, EventKind
+from smartbms.core.settings import Settings, default_settings, load_settings, save_settings
 from smartbms.errors import SettingsError, SmartBmsError
 from smartbms.eventlog import EventLog
 
