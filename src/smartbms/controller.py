@@ -255,6 +255,8 @@ class Controller:
         extra: dict[str, Any] = {
             "state": self._state.bms_state.value,
             "remote_mode": self._state.remote_mode.value,
+            "charge_switched_off": self._state.charge_switched_off,
+            "discharge_switched_off": self._state.discharge_switched_off,
             "load_disconnect_closed": actions.load_disconnect_closed,
             "charge_disconnect_closed": actions.charge_disconnect_closed,
             "prealarm_output": actions.prealarm_output,

@@ -183,3 +183,28 @@ def test_events_record_trip_and_release_with_values() -> None:
     pack.run(lambda t: healthy(t, cell_voltages_v=(3.7, 3.3, 3.3, 3.3)), 6.0, 10.0)
     trip = next(e for e in pack.events if e.kind.value == "trip" and e.code == "A-CELL-OV")
     assert trip.data["value"] == 3.7 and trip.data["limit"] == 3.65
+
+
+def test_switching_discharge_off_by_hand_keeps_charge_and_on_restores_it() -> None:
+    from smartbms.core.requests import Path, SetPath
+
+    pack = Pack()
+    pack.warm_up()
+    pack.ask(SetPath(Path.DISCHARGE, False))
+    a = pack.feed(healthy(6.0))
+    assert a.charge_enabled and not a.discharge_enabled and pack.bms_state == "NORMAL"
+    pack.ask(SetPath(Path.DISCHARGE, True))
+    a = pack.feed(healthy(7.0))
+    assert a.charge_enabled and a.discharge_enabled
+
+
+def test_switching_charge_on_by_hand_does_not_override_protection() -> None:
+    from smartbms.core.requests import Path, SetPath
+
+    pack = Pack()
+    pack.warm_up()
+    pack.ask(SetPath(Path.CHARGE, False))
+    pack.run(lambda t: healthy(t, cell_voltages_v=(3.7, 3.3, 3.3, 3.3)), 6.0, 10.0)
+    pack.ask(SetPath(Path.CHARGE, True))
+    a = pack.feed(healthy(10.5, cell_voltages_v=(3.7, 3.3, 3.3, 3.3)))
+    assert not a.charge_enabled and pack.bms_state == "PROTECTION"

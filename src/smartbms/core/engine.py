@@ -17,7 +17,17 @@ from smartbms.core import outputs
 from smartbms.core.actions import Actions
 from smartbms.core.events import Event, EventKind
 from smartbms.core.measurement import Measurement
-from smartbms.core.requests import RemoteMode, Request, ResetFault, SetRemoteMode, Sleep, Wake, WakeSource
+from smartbms.core.requests import (
+    Path,
+    RemoteMode,
+    Request,
+    ResetFault,
+    SetPath,
+    SetRemoteMode,
+    Sleep,
+    Wake,
+    WakeSource,
+)
 from smartbms.core.rules import (
     IDLE,
     Phase,
@@ -43,6 +53,9 @@ class CoreState:
     bms_state: BmsState = BmsState.INIT
     state_since: float = 0.0
     remote_mode: RemoteMode = RemoteMode.ON
+    # Paths switched off by hand (SetPath); protection and remote mode act on top of these.
+    charge_switched_off: bool = False
+    discharge_switched_off: bool = False
     sensor_faults: frozenset[str] = frozenset()
     valid_streak: int = 0
     # When the current last rose above the idle level (for LOW_POWER / SLEEP).
@@ -246,6 +259,11 @@ def _handle_request(state: CoreState, req: Request, now: float, events: list[Eve
         if req.mode is not RemoteMode.OFF_ALL and state.bms_state is BmsState.SLEEP:
             return _set_state(replace(state, valid_streak=0), BmsState.STANDBY, now, events, "remote on")
         return state
+    if isinstance(req, SetPath):
+        accept(f"{req.path.value} switched {'on' if req.enabled else 'off'}")
+        if req.path is Path.CHARGE:
+            return replace(state, charge_switched_off=not req.enabled)
+        return replace(state, discharge_switched_off=not req.enabled)
     if isinstance(req, Wake):
         if state.remote_mode is RemoteMode.OFF_ALL:
             return refuse("switched off remotely: switch on first")
@@ -357,6 +375,8 @@ def paths_allowed(
             charge = False
         if rule.blocks.discharge:
             discharge = False
+    charge = charge and not state.charge_switched_off
+    discharge = discharge and not state.discharge_switched_off
     mode = state.remote_mode
     if mode is not RemoteMode.ON:
         charge = False

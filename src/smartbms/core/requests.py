@@ -45,4 +45,20 @@ class SetRemoteMode:
     mode: RemoteMode
 
 
-Request = ResetFault | Wake | Sleep | SetRemoteMode
+class Path(StrEnum):
+    CHARGE = "charge"
+    DISCHARGE = "discharge"
+
+
+@dataclass(frozen=True, slots=True)
+class SetPath:
+    """Switch one path on or off by hand, like the FET switches of commercial BMS apps.
+
+    Switching on only removes the user's veto: protection and remote mode still decide.
+    """
+
+    path: Path
+    enabled: bool
+
+
+Request = ResetFault | Wake | Sleep | SetRemoteMode | SetPath
