@@ -10,7 +10,16 @@ from tests.core.helpers import pack_settings
 
 from smartbms.core.engine import initial_state, request, step
 from smartbms.core.measurement import Measurement
-from smartbms.core.requests import RemoteMode, ResetFault, SetRemoteMode, Sleep, Wake, WakeSource
+from smartbms.core.requests import (
+    Path,
+    RemoteMode,
+    ResetFault,
+    SetPath,
+    SetRemoteMode,
+    Sleep,
+    Wake,
+    WakeSource,
+)
 
 SETTINGS = pack_settings()
 UV = SETTINGS.protection.cell_uv_v
@@ -101,6 +110,8 @@ requests = st.sampled_from(
         SetRemoteMode(RemoteMode.ON),
         SetRemoteMode(RemoteMode.OFF_ALL),
         SetRemoteMode(RemoteMode.OFF_CHARGE_ONLY),
+        SetPath(Path.CHARGE, True),
+        SetPath(Path.DISCHARGE, False),
     ]
 )
 
