@@ -118,3 +118,15 @@ def test_run_with_invalid_settings_refuses_to_start_and_logs_config_failure(
     assert "protection.cell_uv_release_v" in capsys.readouterr().err
     assert main(["events", "--data-dir", str(tmp_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["code"] == "E-CONFIG"
+
+
+def test_rules_shows_the_table_with_current_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = str(tmp_path)
+    assert main(["config", "--data-dir", d, "set", "protection.cell_ov_delay_s=3"]) == 0
+    capsys.readouterr()
+    assert main(["rules", "--data-dir", d, "--json"]) == 0
+    rules = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rules["cell_ov"]["trip_delay_s"] == 3.0 and rules["cell_ov"]["blocks"] == "charge"
+    assert rules["short_circuit"]["latched"] is True

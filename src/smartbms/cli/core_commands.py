@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     get.add_argument("key")
     config.set_defaults(func=cmd_config)
 
+    rules = subparsers.add_parser("rules", help="the protection rule table with the current settings")
+    rules.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    rules.add_argument("--file", type=Path, help="settings file (default: DATA_DIR/settings.toml)")
+    rules.add_argument("--json", action="store_true")
+    rules.set_defaults(func=cmd_rules)
+
     alarms = subparsers.add_parser("alarms", help="list the alarm catalog")
     alarms.add_argument("--json", action="store_true")
     alarms.set_defaults(func=cmd_alarms)
@@ -170,6 +176,43 @@ def _log_setting_changes(args: argparse.Namespace, old: Any, new: Any) -> None:
         return
     with EventLog(args.data_dir / "events.sqlite") as log:
         log.append(setting_change_events(old, new, time.time()))
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from smartbms.core.rules import build_rules
+    from smartbms.core.settings import default_settings, load_settings
+
+    path = _settings_file(args)
+    settings = load_settings(path) if path.exists() else default_settings()
+    rows = [
+        {
+            "id": r.id,
+            "code": r.code,
+            "tier": r.tier.value,
+            "signal": r.signal.name.lower(),
+            "trips": f"{'>' if r.above else '<'} {r.limit:g}",
+            "releases": f"{'<=' if r.above else '>='} {r.release:g}",
+            "trip_delay_s": r.trip_delay_s,
+            "recovery_delay_s": r.recovery_delay_s,
+            "blocks": r.blocks.value,
+            "latched": r.latched,
+        }
+        for r in build_rules(settings)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(
+        f"{'rule':26s} {'code':20s} {'tier':10s} {'signal':20s} {'trips':>10s} {'releases':>11s} "
+        f"{'delay':>6s} {'recover':>8s}  blocks"
+    )
+    for row in rows:
+        print(
+            f"{row['id']:26s} {row['code']:20s} {row['tier']:10s} {row['signal']:20s} {row['trips']:>10s} "
+            f"{row['releases']:>11s} {row['trip_delay_s']:>5g}s {row['recovery_delay_s']:>7g}s  {row['blocks']}"
+            f"{' (latched)' if row['latched'] else ''}"
+        )
+    return 0
 
 
 def cmd_alarms(args: argparse.Namespace) -> int:
