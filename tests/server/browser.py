@@ -7,8 +7,10 @@ The dashboard runs on the REAL controller with the simulated pack when those mod
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +46,8 @@ class LiveDashboard:
 
 
 @contextmanager
-def live_dashboard(data_dir: Path, speed: float = 1.0) -> Iterator[LiveDashboard]:
+def live_dashboard(data_dir: Path, speed: float = 1.0, history_s: float = 0.0) -> Iterator[LiveDashboard]:
+    """A dashboard on a running controller; ``history_s`` seconds before now are simulated first, fast."""
     os.environ["SMARTBMS_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     try:
         from smartbms.app import build_main_job, start_dashboard
@@ -56,6 +59,8 @@ def live_dashboard(data_dir: Path, speed: float = 1.0) -> Iterator[LiveDashboard
         url = start_dashboard(job, "127.0.0.1", 0)
         assert url is not None
         controller = job.controller
+        if history_s > 0:
+            controller.run(duration_s=history_s, speed=math.inf, start=time.time() - history_s)
         runner = threading.Thread(target=lambda: controller.run(speed=speed), daemon=True)
         runner.start()
         try:
@@ -65,8 +70,9 @@ def live_dashboard(data_dir: Path, speed: float = 1.0) -> Iterator[LiveDashboard
             runner.join(timeout=10)
             job.close()
         return
-    from smartbms.server.embedded import start_embedded_server
     from tests.server.fakes import FakeController
+
+    from smartbms.server.embedded import start_embedded_server
 
     fake = FakeController()
     server = start_embedded_server(fake, data_dir=data_dir, port=0)

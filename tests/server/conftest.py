@@ -10,14 +10,14 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
+from tests.server.fakes import FakeController
 
-from smartbms.server.app import create_app  # noqa: E402
-from smartbms.server.config import ServerConfig  # noqa: E402
-from smartbms.server.context import ServerContext  # noqa: E402
-from smartbms.server.control import LocalPackControl  # noqa: E402
-from smartbms.server.security import new_secret, secret_hash  # noqa: E402
-from tests.server.fakes import FakeController  # noqa: E402
+from smartbms.server.app import create_app
+from smartbms.server.config import ServerConfig
+from smartbms.server.context import ServerContext
+from smartbms.server.control import LocalPackControl
+from smartbms.server.security import new_secret, secret_hash
 
 ADMIN_PASSWORD = "admin-password-1"
 PASSWORDS = {"viewer": "viewer-password-1", "operator": "operator-password-1", "admin": ADMIN_PASSWORD}
@@ -62,7 +62,12 @@ def build_context(data_dir: Path) -> tuple[ServerContext, FakeController, dict[s
     ctx.storage.ensure_pack("remote1", source="remote")
     tokens["device"] = new_secret("sbmsd")
     ctx.storage.create_token(
-        secret_hash(tokens["device"]), name="dev", kind="device", role="viewer", pack_id="remote1", created_by="test"
+        secret_hash(tokens["device"]),
+        name="dev",
+        kind="device",
+        role="viewer",
+        pack_id="remote1",
+        created_by="test",
     )
     return ctx, controller, tokens
 

@@ -63,7 +63,9 @@ class FakeController:
         for request in pending:
             if isinstance(request, SetRemoteMode):
                 self.remote_mode = request.mode
-                events.append(Event(now, EventKind.REQUEST, "remote-mode", f"remote mode {request.mode.value}"))
+                events.append(
+                    Event(now, EventKind.REQUEST, "remote-mode", f"remote mode {request.mode.value}")
+                )
         charge = self.remote_mode == RemoteMode.ON
         discharge = self.remote_mode in (RemoteMode.ON, RemoteMode.OFF_CHARGE_ONLY)
         n = self.settings.pack.cells_series
@@ -95,7 +97,9 @@ class FakeController:
             events=tuple(events),
             balancing_cells=(n,),
         )
-        snapshot = FakeSnapshot(now, telemetry, BmsState.NORMAL, actions, None, self.remote_mode, tuple(events))
+        snapshot = FakeSnapshot(
+            now, telemetry, BmsState.NORMAL, actions, None, self.remote_mode, tuple(events)
+        )
         self.latest = snapshot
         for publish in self.publishers:
             publish(snapshot)

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.server.procs import free_port
 
 from smartbms.server.alerts import AlertEngine
 from smartbms.server.notifiers import Notifier, SmtpConfig
 from smartbms.server.storage.records import AlertRule
 from smartbms.server.storage.sqlite import SQLiteStorage
-from tests.server.procs import free_port
 
 T = 1_790_000_000.0
 
@@ -27,7 +27,7 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     received: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append(json.loads(body))
             self.send_response(204)
@@ -50,7 +50,7 @@ def smtp() -> Iterator[tuple[int, list[Any]]]:
     messages: list[Any] = []
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             messages.append(message_from_bytes(envelope.content))
             return "250 OK"
 
@@ -123,7 +123,9 @@ def test_core_alarms_and_no_data_make_episodes(store: SQLiteStorage, webhook: tu
     notifier.close()
 
 
-def test_open_episodes_survive_a_restart_without_repeating(store: SQLiteStorage, webhook: tuple[str, Any]) -> None:
+def test_open_episodes_survive_a_restart_without_repeating(
+    store: SQLiteStorage, webhook: tuple[str, Any]
+) -> None:
     url, posted = webhook
     store.create_channel("webhook", url)
     rule = store.create_rule(AlertRule(0, "low", "van", "soc_pct", "below", 10.0, 15.0, 0.0))
@@ -152,12 +154,20 @@ def test_a_failing_channel_does_not_stop_the_others(store: SQLiteStorage, webhoo
 
 
 def test_rule_api_refuses_a_clear_threshold_beyond_the_trip(server: Any) -> None:
-    bad = server.client.post("/api/alerts/rules", headers=server.bearer("admin"),
-                             json={"name": "x", "field": "soc_pct", "op": "below", "trip": 10, "clear": 5})
+    bad = server.client.post(
+        "/api/alerts/rules",
+        headers=server.bearer("admin"),
+        json={"name": "x", "field": "soc_pct", "op": "below", "trip": 10, "clear": 5},
+    )
     assert bad.status_code == 422
-    good = server.client.post("/api/alerts/rules", headers=server.bearer("admin"),
-                              json={"name": "x", "field": "soc_pct", "op": "below", "trip": 10, "clear": 15})
+    good = server.client.post(
+        "/api/alerts/rules",
+        headers=server.bearer("admin"),
+        json={"name": "x", "field": "soc_pct", "op": "below", "trip": 10, "clear": 15},
+    )
     assert good.status_code == 201
     server.ctx.ingest("remote1", [{"timestamp": time.time(), "soc_pct": 5.0}])
-    episodes = server.client.get("/api/alerts/episodes?open_only=true", headers=server.bearer("viewer")).json()
+    episodes = server.client.get(
+        "/api/alerts/episodes?open_only=true", headers=server.bearer("viewer")
+    ).json()
     assert [e["title"] for e in episodes] == ["x"]

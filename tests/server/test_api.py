@@ -8,9 +8,9 @@ import logging
 import time
 
 import pytest
+from tests.server.conftest import ADMIN_PASSWORD, Server
 
 from smartbms.core.requests import RemoteMode, SetRemoteMode
-from tests.server.conftest import ADMIN_PASSWORD, Server
 
 T = 1_790_000_000.0
 
@@ -48,14 +48,20 @@ def test_logout_ends_the_session(server: Server) -> None:
 
 def test_login_is_rate_limited(server: Server) -> None:
     for _ in range(5):
-        assert server.client.post("/api/auth/login", json={"username": "admin", "password": "bad"}).status_code == 401
+        assert (
+            server.client.post("/api/auth/login", json={"username": "admin", "password": "bad"}).status_code
+            == 401
+        )
     blocked = server.client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
 
 
 def test_out_of_range_setting_is_refused_with_the_settings_models_message(server: Server) -> None:
-    response = server.client.patch("/api/packs/local/settings", headers=server.bearer("admin"),
-                                   json={"changes": {"protection.cell_ov_v": 9.0}})
+    response = server.client.patch(
+        "/api/packs/local/settings",
+        headers=server.bearer("admin"),
+        json={"changes": {"protection.cell_ov_v": 9.0}},
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["problems"][0]["field"] == "protection.cell_ov_v"
@@ -65,44 +71,59 @@ def test_out_of_range_setting_is_refused_with_the_settings_models_message(server
 
 def test_settings_change_is_applied_saved_and_audited_with_old_and_new(server: Server) -> None:
     old = server.controller.settings.protection.cell_ov_v
-    response = server.client.patch("/api/packs/local/settings", headers=server.bearer("admin"),
-                                   json={"changes": {"protection.cell_ov_v": 3.62}})
+    response = server.client.patch(
+        "/api/packs/local/settings",
+        headers=server.bearer("admin"),
+        json={"changes": {"protection.cell_ov_v": 3.62}},
+    )
     assert response.status_code == 200
     from smartbms.core.settings import load_settings
 
     assert load_settings(server.ctx.config.data_dir / "settings.toml").protection.cell_ov_v == 3.62
     [entry] = [e for e in server.ctx.storage.audit_log() if e.action == "settings.change"]
     assert (entry.actor, entry.target, entry.old_value, entry.new_value) == (
-        "token:admin", "pack:local/protection.cell_ov_v", old, 3.62)
+        "token:admin",
+        "pack:local/protection.cell_ov_v",
+        old,
+        3.62,
+    )
     shown = server.client.get("/api/audit?target=pack:local", headers=server.bearer("viewer")).json()
     assert shown[0]["new_value"] == 3.62
 
 
 def test_discharge_off_maps_to_the_cores_remote_mode_and_is_audited(server: Server) -> None:
     server.controller.tick(time.time())
-    response = server.client.post("/api/packs/local/commands/discharge", headers=server.bearer("operator"),
-                                  json={"on": False})
+    response = server.client.post(
+        "/api/packs/local/commands/discharge", headers=server.bearer("operator"), json={"on": False}
+    )
     assert response.status_code == 200
     assert server.controller.requests == [SetRemoteMode(RemoteMode.OFF_CHARGE_AND_SYSTEM)]
     snapshot = server.controller.tick(time.time())
     assert snapshot.telemetry.discharge_enabled is False
     # Charging cannot come back while discharge is off (the core has no such mode).
-    refused = server.client.post("/api/packs/local/commands/charge", headers=server.bearer("operator"),
-                                 json={"on": True})
+    refused = server.client.post(
+        "/api/packs/local/commands/charge", headers=server.bearer("operator"), json={"on": True}
+    )
     assert refused.status_code == 409
     [entry] = server.ctx.storage.audit_log(target_prefix="pack:local")
-    assert (entry.action, entry.old_value, entry.new_value) == ("command.discharge", "on", "off-charge-and-system")
+    assert (entry.action, entry.old_value, entry.new_value) == (
+        "command.discharge",
+        "on",
+        "off-charge-and-system",
+    )
 
 
 def test_set_soc_reaches_the_estimator(server: Server) -> None:
-    response = server.client.post("/api/packs/local/commands/set-soc", headers=server.bearer("operator"),
-                                  json={"soc_pct": 100})
+    response = server.client.post(
+        "/api/packs/local/commands/set-soc", headers=server.bearer("operator"), json={"soc_pct": 100}
+    )
     assert response.status_code == 200 and server.controller.soc_pct == 100
 
 
 def test_commands_on_a_monitored_only_pack_are_refused(server: Server) -> None:
-    response = server.client.post("/api/packs/remote1/commands/discharge", headers=server.bearer("admin"),
-                                  json={"on": False})
+    response = server.client.post(
+        "/api/packs/remote1/commands/discharge", headers=server.bearer("admin"), json={"on": False}
+    )
     assert response.status_code == 409 and "monitored only" in response.json()["detail"]
 
 
@@ -118,13 +139,19 @@ def test_ingest_stores_good_samples_and_lists_bad_ones(server: Server) -> None:
     body = response.json()
     assert (body["stored"], [r["index"] for r in body["rejected"]]) == (2, [1, 2, 3])
     assert server.ctx.stats.samples_rejected == 3
-    assert server.ctx.storage.latest_sample("remote1") == {"timestamp": T + 3, "voltage_v": 52.1, "firmware": "1.2"}
+    assert server.ctx.storage.latest_sample("remote1") == {
+        "timestamp": T + 3,
+        "voltage_v": 52.1,
+        "firmware": "1.2",
+    }
     repeat = server.client.post("/api/ingest", headers=server.bearer("device"), json={"samples": samples[:1]})
     assert repeat.json()["duplicates"] == 1
 
 
 def test_history_json_and_csv_export(server: Server) -> None:
-    samples = [{"timestamp": T + i, "voltage_v": 52.0 + i, "cell_voltages_v": [3.2, 3.3, 3.25]} for i in range(5)]
+    samples = [
+        {"timestamp": T + i, "voltage_v": 52.0 + i, "cell_voltages_v": [3.2, 3.3, 3.25]} for i in range(5)
+    ]
     server.client.post("/api/ingest", headers=server.bearer("device"), json={"samples": samples})
     viewer = server.bearer("viewer")
     data = server.client.get(f"/api/packs/remote1/history?start={T}&end={T + 10}", headers=viewer).json()
@@ -134,8 +161,9 @@ def test_history_json_and_csv_export(server: Server) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 5 and rows[0]["cell_3_v"] == "3.25" and rows[4]["voltage_v"] == "56.0"
     server.ctx.storage.update_rollups()
-    minutes = server.client.get(f"/api/packs/remote1/history?start={T - 60}&end={T + 60}&resolution=1m",
-                                headers=viewer).json()
+    minutes = server.client.get(
+        f"/api/packs/remote1/history?start={T - 60}&end={T + 60}&resolution=1m", headers=viewer
+    ).json()
     assert sum(p["n"] for p in minutes["points"]) == 5
 
 
@@ -154,22 +182,33 @@ def test_overview_lists_alarmed_packs_first_and_flags_silent_ones(server: Server
 
 def test_users_and_tokens_admin_flow(server: Server) -> None:
     admin = server.bearer("admin")
-    created = server.client.post("/api/users", headers=admin,
-                                 json={"username": "bob", "password": "bob-password-1", "role": "operator"})
+    created = server.client.post(
+        "/api/users",
+        headers=admin,
+        json={"username": "bob", "password": "bob-password-1", "role": "operator"},
+    )
     assert created.status_code == 201
-    assert server.client.post("/api/users", headers=admin,
-                              json={"username": "bob", "password": "bob-password-1"}).status_code == 409
-    token = server.client.post("/api/tokens", headers=admin, json={"name": "van", "kind": "device", "pack_id": "van"})
+    assert (
+        server.client.post(
+            "/api/users", headers=admin, json={"username": "bob", "password": "bob-password-1"}
+        ).status_code
+        == 409
+    )
+    token = server.client.post(
+        "/api/tokens", headers=admin, json={"name": "van", "kind": "device", "pack_id": "van"}
+    )
     secret = token.json()["token"]
     assert secret.startswith("sbmsd_")
     listed = server.client.get("/api/tokens", headers=admin).json()
     assert all("token" not in t for t in listed)
-    ok = server.client.post("/api/ingest", headers={"Authorization": f"Bearer {secret}"},
-                            json={"samples": [{"timestamp": T}]})
+    ok = server.client.post(
+        "/api/ingest", headers={"Authorization": f"Bearer {secret}"}, json={"samples": [{"timestamp": T}]}
+    )
     assert ok.status_code == 200
     server.client.delete(f"/api/tokens/{token.json()['id']}", headers=admin)
-    gone = server.client.post("/api/ingest", headers={"Authorization": f"Bearer {secret}"},
-                              json={"samples": [{"timestamp": T + 1}]})
+    gone = server.client.post(
+        "/api/ingest", headers={"Authorization": f"Bearer {secret}"}, json={"samples": [{"timestamp": T + 1}]}
+    )
     assert gone.status_code == 401
     admin_user = server.ctx.storage.get_user(username="admin")
     assert admin_user is not None
@@ -190,12 +229,18 @@ def test_one_time_password_must_be_changed_before_any_write(tmp_path, monkeypatc
     assert password and password in out.getvalue()
     assert ctx.bootstrap_admin(out) is None  # only the first start creates it
     with TestClient(create_app(ctx, own_context=True)) as client:
-        csrf = client.post("/api/auth/login", json={"username": "admin", "password": password}).json()["csrf_token"]
-        blocked = client.post("/api/users", headers={"X-CSRF-Token": csrf},
-                              json={"username": "x", "password": "0123456789ab"})
+        csrf = client.post("/api/auth/login", json={"username": "admin", "password": password}).json()[
+            "csrf_token"
+        ]
+        blocked = client.post(
+            "/api/users", headers={"X-CSRF-Token": csrf}, json={"username": "x", "password": "0123456789ab"}
+        )
         assert blocked.status_code == 403 and "one-time" in blocked.json()["detail"]
-        changed = client.post("/api/auth/password", headers={"X-CSRF-Token": csrf},
-                              json={"current_password": password, "new_password": "a-new-password"})
+        changed = client.post(
+            "/api/auth/password",
+            headers={"X-CSRF-Token": csrf},
+            json={"current_password": password, "new_password": "a-new-password"},
+        )
         assert changed.status_code == 204
         assert client.get("/api/auth/me").json()["must_change_password"] is False
 
@@ -203,7 +248,9 @@ def test_one_time_password_must_be_changed_before_any_write(tmp_path, monkeypatc
 def test_no_secret_reaches_the_logs(server: Server, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     server.login("admin")
-    token = server.client.post("/api/tokens", headers=server.bearer("admin"), json={"name": "x", "kind": "api"})
+    token = server.client.post(
+        "/api/tokens", headers=server.bearer("admin"), json={"name": "x", "kind": "api"}
+    )
     secret = token.json()["token"]
     server.client.get("/api/packs", headers={"Authorization": f"Bearer {secret}"})
     text = caplog.text

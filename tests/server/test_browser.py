@@ -10,8 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.server.browser import ADMIN_PASSWORD, LiveDashboard, chromium, live_dashboard, log_in, require_chromium
+from tests.server.browser import (
+    ADMIN_PASSWORD,
+    LiveDashboard,
+    chromium,
+    live_dashboard,
+    log_in,
+    require_chromium,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,7 +48,7 @@ def admin_page(browser: Any, dash: LiveDashboard) -> Iterator[Any]:
 
 
 def cell_values(page: Any) -> list[str]:
-    return page.eval_on_selector_all("[data-cell]", "bars => bars.map(b => b.dataset.v)")
+    return list(page.eval_on_selector_all("[data-cell]", "bars => bars.map(b => b.dataset.v)"))
 
 
 def test_cell_voltages_update_live(admin_page: Any, dash: LiveDashboard) -> None:
@@ -62,7 +68,9 @@ def test_cell_voltages_update_live(admin_page: Any, dash: LiveDashboard) -> None
     assert page.is_visible("#cell-delta")
 
 
-def test_setting_out_of_range_is_refused_then_a_valid_change_applies(admin_page: Any, dash: LiveDashboard) -> None:
+def test_setting_out_of_range_is_refused_then_a_valid_change_applies(
+    admin_page: Any, dash: LiveDashboard
+) -> None:
     page = admin_page
     page.goto(dash.url + "#/pack/local/settings")
     field = '[id="setting-protection.cell_ov_v"]'
@@ -138,8 +146,9 @@ def test_viewer_sees_but_cannot_write(browser: Any, admin_page: Any, dash: LiveD
     # Even a hand-made request with the right CSRF token is refused by the server.
     status = page.evaluate(
         """async () => { const me = await (await fetch('/api/auth/me')).json();
-        const r = await fetch('/api/packs/local/commands/discharge', {method: 'POST', headers: {
-          'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token}, body: JSON.stringify({on: false})});
+        const r = await fetch('/api/packs/local/commands/discharge', {method: 'POST',
+          headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token},
+          body: JSON.stringify({on: false})});
         return r.status; }"""
     )
     assert status == 403

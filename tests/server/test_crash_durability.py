@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.server.procs import cells16, device_token, free_port, start_serve, stop
 
 pytestmark = pytest.mark.slow
@@ -27,7 +26,9 @@ def test_acknowledged_samples_survive_kill_9(tmp_path: Path) -> None:
         def post(pack: str, token: str) -> None:
             mine = acked.setdefault(pack, set())
             k = 0
-            with httpx.Client(base_url=base, timeout=5, headers={"Authorization": f"Bearer {token}"}) as client:
+            with httpx.Client(
+                base_url=base, timeout=5, headers={"Authorization": f"Bearer {token}"}
+            ) as client:
                 while not stop_posting.is_set():
                     batch = [cells16(1_790_000_000.0 + k + i, k + i) for i in range(50)]
                     k += 50
@@ -48,7 +49,9 @@ def test_acknowledged_samples_survive_kill_9(tmp_path: Path) -> None:
             t.join(timeout=10)
     finally:
         stop(proc, hard=True)
-    assert sum(len(v) for v in acked.values()) > 500, "the posters should have stored something before the kill"
+    assert sum(len(v) for v in acked.values()) > 500, (
+        "the posters should have stored something before the kill"
+    )
 
     proc = start_serve(tmp_path, port, PASSWORD)
     try:
@@ -58,7 +61,12 @@ def test_acknowledged_samples_survive_kill_9(tmp_path: Path) -> None:
             for pack, stamps in acked.items():
                 data = client.get(
                     f"/api/packs/{pack}/history",
-                    params={"start": 1_789_999_999, "end": 1_790_100_000, "resolution": "raw", "limit": 50_000},
+                    params={
+                        "start": 1_789_999_999,
+                        "end": 1_790_100_000,
+                        "resolution": "raw",
+                        "limit": 50_000,
+                    },
                 ).json()
                 stored = {p["timestamp"] for p in data["points"]}
                 assert stamps <= stored, f"{pack}: {len(stamps - stored)} acknowledged samples lost"

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.server.fakes import FakeController
+from tests.server.procs import free_port
 
 from smartbms.server.embedded import start_embedded_server
 from smartbms.server.uplink import HttpUplink
-from tests.server.fakes import FakeController
-from tests.server.procs import free_port
 
 PASSWORD = "embedded-admin-pw"
 
@@ -61,8 +61,14 @@ def test_embedded_server_stores_snapshots_as_pack_local_and_pushes_them_live(emb
         reader.join(timeout=5)
     assert [m["sample"]["timestamp"] for m in received] == [1_790_000_000.0 + i for i in range(3)]
     sample = received[0]["sample"]
-    assert sample["bms_state"] == "NORMAL" and sample["remote_mode"] == "on" and len(sample["cell_voltages_v"]) == 16
-    history = client.get("/api/packs/local/history", params={"start": 1_789_999_999, "end": 1_790_000_010}).json()
+    assert (
+        sample["bms_state"] == "NORMAL"
+        and sample["remote_mode"] == "on"
+        and len(sample["cell_voltages_v"]) == 16
+    )
+    history = client.get(
+        "/api/packs/local/history", params={"start": 1_789_999_999, "end": 1_790_000_010}
+    ).json()
     assert len(history["points"]) == 3
     client.close()
 
@@ -90,8 +96,9 @@ def test_uplink_buffers_while_the_server_is_down_and_delivers_everything(
     url = f"http://127.0.0.1:{port}"
     # The "remote" pack's controller posts through the uplink before any server listens.
     remote = FakeController()
-    uplink = HttpUplink(url, "not-yet", buffer_path=tmp_path / "uplink.sqlite3", batch_size=20,
-                        flush_interval_s=0.1)
+    uplink = HttpUplink(
+        url, "not-yet", buffer_path=tmp_path / "uplink.sqlite3", batch_size=20, flush_interval_s=0.1
+    )
     remote.add_publisher(uplink)
     for i in range(50):
         remote.tick(1_790_000_000.0 + i)
@@ -105,8 +112,9 @@ def test_uplink_buffers_while_the_server_is_down_and_delivers_everything(
 
     ctx = ServerContext(ServerConfig(data_dir=tmp_path / "srv", fast_password_hashing=True))
     secret = new_secret("sbmsd")
-    ctx.storage.create_token(secret_hash(secret), name="van", kind="device", role="viewer", pack_id="van",
-                             created_by="test")
+    ctx.storage.create_token(
+        secret_hash(secret), name="van", kind="device", role="viewer", pack_id="van", created_by="test"
+    )
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(create_app(ctx, own_context=True), port=port, log_level="warning"))
@@ -127,14 +135,18 @@ def test_uplink_buffers_while_the_server_is_down_and_delivers_everything(
 
 def test_uplink_file_buffer_survives_a_restart_of_the_sender(tmp_path: Path) -> None:
     port = free_port()
-    first = HttpUplink(f"http://127.0.0.1:{port}", "t", buffer_path=tmp_path / "u.sqlite3", flush_interval_s=60)
+    first = HttpUplink(
+        f"http://127.0.0.1:{port}", "t", buffer_path=tmp_path / "u.sqlite3", flush_interval_s=60
+    )
     first.add({"sample": {"timestamp": 1.0}, "events": []})
     first.add({"sample": {"timestamp": 2.0}, "events": []})
     first._stop.set()
     first._wake.set()
     first._thread.join(timeout=5)
     first._buffer.close()
-    second = HttpUplink(f"http://127.0.0.1:{port}", "t", buffer_path=tmp_path / "u.sqlite3", flush_interval_s=60)
+    second = HttpUplink(
+        f"http://127.0.0.1:{port}", "t", buffer_path=tmp_path / "u.sqlite3", flush_interval_s=60
+    )
     assert second.pending == 2
     second._stop.set()
     second._wake.set()

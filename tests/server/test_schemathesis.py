@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from tests.server.conftest import ADMIN_PASSWORD, build_context
 
 from smartbms.server.app import create_app
-from tests.server.conftest import ADMIN_PASSWORD, build_context
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -34,10 +34,10 @@ def _close_context() -> Iterator[None]:
     shutil.rmtree(_DATA_DIR, ignore_errors=True)
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator]
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_input_causes_a_server_error(case: Any) -> None:
     response = case.call(headers={"Authorization": f"Bearer {_TOKENS['admin']}"})
-    if os.environ.get("ST_DEBUG"):
-        print("STATUS", case.method, case.path, response.status_code)
-    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path}: {response.status_code} {response.text}"
+    )

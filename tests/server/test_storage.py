@@ -127,10 +127,13 @@ def test_accounts_tokens_audit_alerts(store: Storage) -> None:
 
 
 def test_events_filter_by_kind_and_time(store: Storage) -> None:
-    store.add_events("p", [
-        {"timestamp": T0, "kind": "trip", "code": "A-CELL-OV", "message": "over", "data": {"cell": 3}},
-        {"timestamp": T0 + 1, "kind": "state", "code": "NORMAL", "message": "normal"},
-    ])
+    store.add_events(
+        "p",
+        [
+            {"timestamp": T0, "kind": "trip", "code": "A-CELL-OV", "message": "over", "data": {"cell": 3}},
+            {"timestamp": T0 + 1, "kind": "state", "code": "NORMAL", "message": "normal"},
+        ],
+    )
     assert [e.code for e in store.events("p")] == ["NORMAL", "A-CELL-OV"]
     [trip] = store.events("p", kinds=["trip"])
     assert trip.data == {"cell": 3}

@@ -209,7 +209,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
     for row in rows:
         print(
             f"{row['id']:26s} {row['code']:20s} {row['tier']:10s} {row['signal']:20s} {row['trips']:>10s} "
-            f"{row['releases']:>11s} {row['trip_delay_s']:>5g}s {row['recovery_delay_s']:>7g}s  {row['blocks']}"
+            f"{row['releases']:>11s} {row['trip_delay_s']:>5g}s {row['recovery_delay_s']:>7g}s  "
+            f"{row['blocks']}"
             f"{' (latched)' if row['latched'] else ''}"
         )
     return 0

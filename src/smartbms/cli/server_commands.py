@@ -38,6 +38,20 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--smtp", default="127.0.0.1:25", metavar="HOST:PORT", help="mail server for e-mail alerts"
     )
     serve.add_argument("--mail-from", default="smartbms@localhost", help="sender address of e-mail alerts")
+    serve.add_argument(
+        "--keep-raw-days",
+        type=float,
+        default=30.0,
+        metavar="D",
+        help="keep every raw sample this long (default 30 days; 1-minute rollups stay longer)",
+    )
+    serve.add_argument(
+        "--keep-minute-days",
+        type=float,
+        default=400.0,
+        metavar="D",
+        help="keep 1-minute rollups this long (default 400 days; hourly ones forever)",
+    )
     serve.add_argument("--secure-cookies", action="store_true", help="mark the session cookie HTTPS-only")
     serve.set_defaults(func=_serve)
 
@@ -50,18 +64,28 @@ def _serve(args: argparse.Namespace) -> int:
     from smartbms.server.config import ServerConfig
     from smartbms.server.context import ServerContext
     from smartbms.server.notifiers import SmtpConfig
+    from smartbms.server.storage.base import RetentionPolicy
 
     if not 0 <= args.port <= 65535:
         raise SmartBmsError(f"--port must lie between 0 and 65535 (got {args.port})")
     smtp_host, _, smtp_port = args.smtp.rpartition(":")
     if not smtp_host or not smtp_port.isdigit():
         raise SmartBmsError(f"--smtp must look like HOST:PORT (got {args.smtp!r})")
+    for flag, value in (
+        ("--keep-raw-days", args.keep_raw_days),
+        ("--keep-minute-days", args.keep_minute_days),
+    ):
+        if not value > 0:
+            raise SmartBmsError(f"{flag} must be positive (got {value})")
     config = ServerConfig(
         data_dir=args.data_dir,
         database=args.database,
         no_data_after_s=args.no_data_after,
         smtp=SmtpConfig(host=smtp_host, port=int(smtp_port), sender=args.mail_from),
         secure_cookies=args.secure_cookies,
+        retention=RetentionPolicy(
+            raw_days=args.keep_raw_days, minute_days=args.keep_minute_days, hour_days=None
+        ),
     )
     context = ServerContext(config)
     context.bootstrap_admin()

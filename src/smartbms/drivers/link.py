@@ -24,7 +24,9 @@ class LinkPolicy:
 class BoardLink:
     """One board on one open transport. Not thread-safe: one coroutine at a time."""
 
-    def __init__(self, protocol: BoardProtocol, transport: Transport, policy: LinkPolicy | None = None) -> None:
+    def __init__(
+        self, protocol: BoardProtocol, transport: Transport, policy: LinkPolicy | None = None
+    ) -> None:
         self.protocol = protocol
         self.transport = transport
         self.policy = policy or LinkPolicy()
@@ -53,8 +55,9 @@ class BoardLink:
             if len(got) >= needed:
                 return got
             self.counters["timeouts"] += 1
+        tries = self.policy.retries + 1
         raise BmsTimeoutError(
-            f"{self.transport.describe()}: no answer to {request[:8].hex()}… after {self.policy.retries + 1} tries"
+            f"{self.transport.describe()}: no answer to {request[:8].hex()}… after {tries} tries"
         )
 
     async def run(self, requests: Sequence[bytes]) -> list[Frame]:
@@ -75,4 +78,6 @@ class BoardLink:
         return replace(sample, timestamp=time.time()).with_power()
 
     def snapshot(self) -> dict[str, int]:
-        return dict(self.counters + Counter(self.parser.counters))
+        total = Counter(self.counters)
+        total.update(self.parser.counters)  # update keeps zero counts; "+" would drop them
+        return dict(total)

@@ -41,7 +41,9 @@ def _targets() -> dict[str, str]:
     targets = dict(BUILTIN)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in BUILTIN and ep.value != BUILTIN[ep.name]:
-            log.warning("ignoring entry point %s=%s: the name is taken by a built-in driver", ep.name, ep.value)
+            log.warning(
+                "ignoring entry point %s=%s: the name is taken by a built-in driver", ep.name, ep.value
+            )
             continue
         targets[ep.name] = ep.value
     return targets

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -265,9 +266,10 @@ def characterize(
             have_slow = False
     if have_slow:
         _add_slow_remainder(tables, temps, slow_temp, r_eff)
+    names = [Path(t.source).name for t in (slow_discharge, slow_charge, *pulse_tests)]
     source = (
-        f"characterised from {slow_discharge.source}, {slow_charge.source}, "
-        + ", ".join(t.source for t in pulse_tests)
+        "characterised from "
+        + ", ".join(names)
         + f"; slow-curve polarisation {r_eff * 1000:.2f} mOhm"
     )
     if temps.size == 1:

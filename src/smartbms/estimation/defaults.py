@@ -19,7 +19,8 @@ class ChemistryDefaults:
     charge_ot_c: float
     discharge_ut_c: float
     discharge_ot_c: float
-    # Voltage error the equivalent circuit makes (model error + sensor), under load and rested.
+    # White voltage error (sensor noise, quantisation) under load and rested; the constant part is a
+    # filter state (voltage bias) and the load-dependent model error is added in the estimator.
     voltage_sigma_load_v: float
     voltage_sigma_rest_v: float
     # Time without current before the terminal voltage is a usable OCV (LFP relaxes slowly).
@@ -29,7 +30,7 @@ class ChemistryDefaults:
 
 
 DEFAULTS: dict[str, ChemistryDefaults] = {
-    "LFP": ChemistryDefaults(3.55, 3.375, 3.65, 2.50, 0.0, 45.0, -20.0, 60.0, 0.005, 0.003, 1800.0, 90.0),
-    "NMC": ChemistryDefaults(4.15, 4.00, 4.20, 3.00, 0.0, 45.0, -20.0, 60.0, 0.005, 0.003, 600.0, 90.0),
-    "LTO": ChemistryDefaults(2.70, 2.55, 2.80, 1.80, -30.0, 55.0, -30.0, 60.0, 0.005, 0.003, 900.0, 90.0),
+    "LFP": ChemistryDefaults(3.55, 3.375, 3.65, 2.50, 0.0, 45.0, -20.0, 60.0, 0.003, 0.002, 1800.0, 90.0),
+    "NMC": ChemistryDefaults(4.15, 4.00, 4.20, 3.00, 0.0, 45.0, -20.0, 60.0, 0.003, 0.002, 600.0, 90.0),
+    "LTO": ChemistryDefaults(2.70, 2.55, 2.80, 1.80, -30.0, 55.0, -30.0, 60.0, 0.003, 0.002, 900.0, 90.0),
 }

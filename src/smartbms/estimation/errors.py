@@ -15,3 +15,7 @@ class TraceError(SmartBmsError, ValueError):
 
 class CharacterizationError(SmartBmsError, ValueError):
     """Test data does not contain what a cell model needs (e.g. no full discharge, no pulses)."""
+
+
+class MissingExtraError(SmartBmsError, ImportError):
+    """An optional dependency (e.g. PyBaMM for ``validate``) is not installed."""

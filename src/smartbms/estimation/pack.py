@@ -30,10 +30,14 @@ from smartbms.estimation.soh.resistance import ResistanceEstimator
 
 MAX_INTEGRATION_GAP_S = 300.0  # longer gaps: the current in between is unknown
 SYNC_HOLD_S = 60.0
+ENERGY_REFRESH_S = 10.0
 SYNC_SIGMA = 0.005
 REST_ANCHOR_MAX_SIGMA = 0.03
-LOAD_MODEL_ERROR = float(__import__("os").environ.get("XK", "0.2"))  # share of the I*R drop the circuit model may get wrong
-MODEL_ERROR_CORRELATION_S = float(__import__("os").environ.get("XC", "60"))
+# Voltage trust, tuned on Chen2020 and Prada2013 only (the held-out cells never informed them):
+LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
+OCV_TABLE_ERROR_V = 0.003  # how far a characterised OCV table may sit from the real cell
+MODEL_ERROR_CORRELATION_S = 300.0  # model errors persist for minutes, not samples
+VOLTAGE_UPDATE_PERIOD_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,17 @@ class PackEstimator:
         self._last_current = 0.0
         self._last_voltages = np.full(self.n, np.nan)
         self._last_temps = np.full(self.n, 25.0)
+        self._temps_key: tuple[float, ...] | None = None
+        self._rows = temperature_rows(self._last_temps)
+        self._t_min = self._t_max = 25.0
+        self._temps_valid = False
+        self._last_all_valid = False
+        self._v_mean = math.nan
+        self._soc_max = 0.0
+        self._energy_wh: float | None = None
+        self._energy_age_s = 0.0
+        self._since_correction_s = math.inf  # fuse the very first voltage at once
+        self._rest_current_a = max(0.01 * capacity_ah, 2.5 * self.current_noise_a)
         self._smoothed_current = 0.0
         self._rest_s = 0.0
         self._rest_anchored = False
@@ -202,66 +217,84 @@ class PackEstimator:
         temperatures_c: Sequence[float],
     ) -> PackEstimate:
         voltages = self._cell_array(cell_voltages_v)
-        temps = self._temperature_array(temperatures_c)
+        temps, rows_changed = self._temperatures(temperatures_c)
         valid_v = np.isfinite(voltages)
-        if not valid_v.all():
-            self.counters.missing_cell_voltages += int((~valid_v).sum())
+        all_valid = bool(valid_v.all())
+        any_valid = all_valid or bool(valid_v.any())
+        if not all_valid:
+            self.counters.missing_cell_voltages += int(self.n - np.count_nonzero(valid_v))
         current_ok = math.isfinite(current_a)
         if not current_ok:
             self.counters.missing_current += 1
-        if self._ekf is None:
-            if not (current_ok and valid_v.any() and math.isfinite(timestamp)):
-                return self._placeholder_estimate()
-            self._start(timestamp, current_a, voltages, valid_v, temps)
-            return self._publish(timestamp, 0.0, current_a, voltages, temps)
         ekf = self._ekf
-        assert self._last_t is not None
-        if not math.isfinite(timestamp) or timestamp <= self._last_t:
+        if ekf is None:
+            if not (current_ok and any_valid and math.isfinite(timestamp)):
+                return self._placeholder_estimate()
+            ekf = self._start(timestamp, current_a, voltages, valid_v, temps)
+            return self._publish(timestamp, 0.0, current_a, voltages, all_valid, temps)
+        last_t = self._last_t
+        assert last_t is not None
+        if not math.isfinite(timestamp) or timestamp <= last_t:
             self.counters.bad_timestamps += 1
             return self._estimate if self._estimate is not None else self._placeholder_estimate()
-        dt = timestamp - self._last_t
+        dt = timestamp - last_t
         self._last_t = timestamp
-        rows = temperature_rows(temps)
+        rows = self._rows
         if dt > MAX_INTEGRATION_GAP_S:
             # Unknown charge moved while we were away: assume little, admit much.
             ekf.inflate((0.01 * dt / 3600.0) ** 2 + 0.02**2)
-            ekf.predict(1.0, 0.0, rows)
+            ekf.predict(1.0, 0.0, rows, rows_changed)
             dt_used = 0.0
         elif current_ok:
-            ekf.predict(dt, current_a, rows)
+            ekf.predict(dt, current_a, rows, rows_changed)
             dt_used = dt
         else:
             # Hold the last current, and widen SOC as if it could be off by C/20 plus itself.
-            ekf.predict(dt, self._last_current, rows)
+            ekf.predict(dt, self._last_current, rows, rows_changed)
             err = (abs(self._last_current) + 0.05 * self.nominal_capacity_ah) * dt / 3600.0
             ekf.inflate((err / ekf.capacity_ah) ** 2)
             dt_used = 0.0
         i_now = current_a if current_ok else self._last_current
-        self._charge_ah += (i_now - float(np.mean(ekf.offset))) * dt_used / 3600.0
+        if dt_used:
+            self._charge_ah += (i_now - float(ekf.offset[0])) * dt_used / 3600.0
 
         rested = self._track_rest(dt, i_now)
-        if valid_v.any():
+        self._since_correction_s += dt
+        # Model errors last minutes, so samples a second apart carry nearly the same information:
+        # fusing the voltage every few seconds loses almost nothing and saves most of the cost.
+        if any_valid and (self._since_correction_s >= VOLTAGE_UPDATE_PERIOD_S or dt > VOLTAGE_UPDATE_PERIOD_S):
+            period = self._since_correction_s
+            self._since_correction_s = 0.0
             base = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
-            # The circuit model is worse the harder the cell works: widen the error with |I| * R.
-            # Its errors last tens of seconds, so successive samples are not independent: count
-            # only one sample per correlation time by inflating the variance accordingly.
+            # The circuit model is worse the harder the cell works: widen the error with |I| * R,
+            # and count one independent sample per correlation time by inflating the variance.
+            inflation = max(1.0, MODEL_ERROR_CORRELATION_S / period)
             model_err = (LOAD_MODEL_ERROR * i_now) * ekf.r_total
-            sigma_v = np.sqrt(base * base + model_err * model_err * max(1.0, MODEL_ERROR_CORRELATION_S / dt))
-            ekf.correct_voltage(np.where(valid_v, voltages, 0.0), i_now, valid_v, sigma_v)
-        self._learn_resistance(i_now, voltages, valid_v, current_ok)
+            var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
+            if all_valid:
+                ekf.correct_voltage(voltages, i_now, None, var_v)
+            else:
+                ekf.correct_voltage(np.where(valid_v, voltages, 0.0), i_now, valid_v, var_v)
+        if current_ok and all_valid and self._last_all_valid:
+            self._learn_resistance(i_now, voltages)
         if rested and not self._rest_anchored:
             self._rest_correction(timestamp, voltages, valid_v)
-        self._track_full_sync(timestamp, dt, i_now, voltages, valid_v)
         if current_ok:
             self._last_current = current_a
-        self._last_voltages = np.where(valid_v, voltages, self._last_voltages)
-        return self._publish(timestamp, dt, i_now, voltages, temps)
+        if all_valid:
+            self._last_voltages = voltages
+        elif any_valid:
+            self._last_voltages = np.where(valid_v, voltages, self._last_voltages)
+        self._last_all_valid = all_valid
+        estimate = self._publish(timestamp, dt, i_now, voltages, all_valid, temps)
+        self._track_full_sync(timestamp, dt, i_now)
+        return estimate
 
     # --- internals --------------------------------------------------------------------------------
 
     def _start(
         self, timestamp: float, current_a: float, voltages: FloatArray, valid: FloatArray, temps: FloatArray
-    ) -> None:
+    ) -> CellBankEkf:
         if self._pending_soc_pct is not None:
             soc0 = np.full(self.n, self._pending_soc_pct / 100.0)
             sigma0 = 0.01 if self._pending_soc_pct >= 100.0 else 0.02
@@ -271,8 +304,8 @@ class PackEstimator:
         else:
             # First guess from OCV: remove the ohmic drop, take the middle of the hysteresis band.
             mid_soc = np.full(self.n, 0.5)
-            r0 = self.tables.rc(mid_soc, temperature_rows(temps))[:, 0]
-            fill = float(np.nanmean(np.where(valid, voltages, np.nan)))
+            r0 = self.tables.rc(mid_soc, self._rows)[:, 0]
+            fill = float(np.mean(voltages[valid]))
             v = np.where(valid, voltages, fill) - r0 * current_a
             soc0 = np.asarray(self.model.soc_from_ocv(v), dtype=np.float64)
             slope = np.maximum(self.model.ocv_slope(soc0), 1e-3)
@@ -281,7 +314,7 @@ class PackEstimator:
                 np.max(self.model.ocv(soc0, 1.0) - self.model.ocv(soc0, 0.0))
             )
             sigma0 = float(np.clip(np.max(v_err / slope), 0.02, 0.3))
-        self._ekf = CellBankEkf(
+        ekf = CellBankEkf(
             self.tables,
             self.nominal_capacity_ah,
             soc0,
@@ -290,13 +323,15 @@ class PackEstimator:
             current_noise_a=self.current_noise_a,
             offset_walk_a_per_sqrt_h=self.nominal_capacity_ah / 2000.0,
         )
-        self.ekf_voltage_base_var = self.defaults.voltage_sigma_load_v**2
+        self._ekf = ekf
         self._last_t = timestamp
         self._last_current = current_a
         self._last_voltages = np.where(valid, voltages, np.nan)
+        self._last_all_valid = bool(valid.all())
+        return ekf
 
     def _cell_array(self, cell_voltages_v: Sequence[float]) -> FloatArray:
-        v = np.asarray(cell_voltages_v, dtype=np.float64).ravel()
+        v = np.array(cell_voltages_v, dtype=np.float64).ravel()
         if v.size != self.n:
             self.counters.wrong_cell_count += 1
             out = np.full(self.n, np.nan)
@@ -304,24 +339,32 @@ class PackEstimator:
             return out
         return v
 
-    def _temperature_array(self, temperatures_c: Sequence[float]) -> FloatArray:
-        t = np.asarray(temperatures_c, dtype=np.float64).ravel()
-        good = np.isfinite(t)
-        if t.size == 0 or not good.all():
-            self.counters.missing_temperatures += int(t.size - good.sum()) or 1
-        if not good.any():
-            return self._last_temps
-        if t.size == self.n:
-            per_cell = np.where(good, t, float(np.mean(t[good])))
-        else:
-            # Each sensor covers a contiguous block of cells; a dead sensor borrows the mean.
-            t = np.where(good, t, float(np.mean(t[good])))
-            per_cell = t[(np.arange(self.n) * t.size) // self.n]
+    def _temperatures(self, temperatures_c: Sequence[float]) -> tuple[FloatArray, bool]:
+        """Per-cell temperatures (cached while the readings do not change) and whether they changed."""
+        key = tuple(temperatures_c)
+        if key == self._temps_key and self._temps_valid:
+            return self._last_temps, False
+        self._temps_key = key
+        good = [x for x in key if math.isfinite(x)]
+        if len(good) != len(key) or not key:
+            self.counters.missing_temperatures += (len(key) - len(good)) or 1
+        # The filter keeps the last temperatures; the limits must not trust them.
+        self._temps_valid = bool(good)
+        if not good:
+            return self._last_temps, False
+        fill = sum(good) / len(good)
+        t = np.array([x if math.isfinite(x) else fill for x in key], dtype=np.float64)
+        # Each sensor covers a contiguous block of cells; a dead sensor borrows the mean.
+        per_cell = t if t.size == self.n else t[(np.arange(self.n) * t.size) // self.n]
         self._last_temps = per_cell
-        return per_cell
+        self._t_min, self._t_max = float(per_cell.min()), float(per_cell.max())
+        rows = temperature_rows(per_cell)
+        changed = not np.array_equal(rows, self._rows)
+        self._rows = rows
+        return per_cell, changed
 
     def _track_rest(self, dt: float, current_a: float) -> bool:
-        if abs(current_a) <= max(0.01 * self.nominal_capacity_ah, 2.5 * self.current_noise_a):
+        if abs(current_a) <= self._rest_current_a:
             self._rest_s += dt
         else:
             self._rest_s = 0.0
@@ -337,11 +380,13 @@ class PackEstimator:
             return
         h = float(np.mean(ekf.hyst))
         v = np.where(valid, voltages, float(np.mean(voltages[valid])))
-        soc = np.asarray(self.model.soc_from_ocv(v - ekf.v1 - ekf.v2, h), dtype=np.float64)
+        soc = np.asarray(self.model.soc_from_ocv(v - ekf.v1 - ekf.v2 - ekf.vbias, h), dtype=np.float64)
         _, slope = self.tables.ocv(soc, ekf.hyst)
         half = np.abs(self.tables.ocv(soc, np.ones(self.n))[0] - self.tables.ocv(soc, np.zeros(self.n))[0])
-        # Voltage error at rest plus what we do not know about the hysteresis state.
-        v_err = np.hypot(self.defaults.voltage_sigma_rest_v, half * (1.0 - abs(h)) + 0.001)
+        # Voltage noise at rest, the bias we have not learned, and the unknown part of the hysteresis.
+        v_err = np.sqrt(
+            self.defaults.voltage_sigma_rest_v**2 + ekf.p22 + (half * (1.0 - abs(h)) + 0.001) ** 2
+        )
         sigma = v_err / np.maximum(slope, 1e-3)
         usable = valid & (sigma < REST_ANCHOR_MAX_SIGMA)
         if not usable.any():
@@ -356,27 +401,21 @@ class PackEstimator:
         assert ekf is not None
         offset_sigma = float(np.sqrt(np.mean(ekf.p11)))
         if self.capacity.add_anchor(Anchor(timestamp, soc, sigma, self._charge_ah), offset_sigma):
-            # Convert SOC to the new capacity without moving the charge it stands for... SOC is a
-            # fraction of the true capacity, so it stays; only the integration scale changes.
+            # SOC is a fraction of the true capacity, so it stays; only the counting scale changes.
             ekf.capacity_ah = self.capacity.capacity_ah
 
-    def _track_full_sync(
-        self, timestamp: float, dt: float, current_a: float, voltages: FloatArray, valid: FloatArray
-    ) -> None:
-        ekf = self._ekf
-        assert ekf is not None
-        if not valid.any():
-            return
-        mean_v = float(np.mean(voltages[valid]))
+    def _track_full_sync(self, timestamp: float, dt: float, current_a: float) -> None:
+        mean_v = self._v_mean
         near_cv = mean_v >= self.limit_settings.charge_cell_v - 0.03
-        tail = -0.002 * self.nominal_capacity_ah <= current_a <= self.sync_tail_current_a
+        # Tail current or less, either sign: at the end of absorption the current is small and noisy.
+        tail = abs(current_a) <= self.sync_tail_current_a
         if self._sync_armed and near_cv and tail:
             self._sync_s += dt
             if self._sync_s >= SYNC_HOLD_S:
                 self._apply_full_sync(timestamp, current_a)
         else:
             self._sync_s = 0.0
-        if not self._sync_armed and float(np.max(ekf.soc)) < 0.95:
+        if not self._sync_armed and self._soc_max < 0.95:
             self._sync_armed = True
 
     def _apply_full_sync(self, timestamp: float, current_a: float) -> None:
@@ -388,39 +427,51 @@ class PackEstimator:
         else:
             v = np.full(self.n, self.limit_settings.charge_cell_v)
         # At the end of a CV charge the current has tapered for long: the RC pairs sit at I * R.
-        ocv = v - ekf.v1 - ekf.v2 - ekf.r0 * max(current_a, 0.0)
+        ocv = v - ekf.v1 - ekf.v2 - ekf.vbias - ekf.r0 * max(current_a, 0.0)
         ekf.hyst = np.ones(self.n)
         soc = np.asarray(self.model.soc_from_ocv(ocv, 1.0), dtype=np.float64)
         ekf.observe_soc(soc, SYNC_SIGMA)
+        self._soc_max = float(np.max(ekf.soc))  # do not re-arm on the pre-sync value
         self._sync_armed = False
         self._sync_s = 0.0
         self.counters.full_syncs += 1
         self._add_anchor(timestamp, float(np.mean(soc)), SYNC_SIGMA)
 
-    def _learn_resistance(
-        self, current_a: float, voltages: FloatArray, valid: FloatArray, current_ok: bool
-    ) -> None:
-        if current_ok and valid.all() and np.isfinite(self._last_voltages).all():
-            di = current_a - self._last_current
-            if abs(di) >= self.resistance.min_step_a:
-                ekf = self._ekf
-                assert ekf is not None
-                dv = float(np.mean(voltages - self._last_voltages))
-                self.resistance.add_step(di, dv, float(np.mean(ekf.r0)))
+    def _learn_resistance(self, current_a: float, voltages: FloatArray) -> None:
+        di = current_a - self._last_current
+        if abs(di) >= self.resistance.min_step_a:
+            ekf = self._ekf
+            assert ekf is not None
+            dv = float(np.mean(voltages - self._last_voltages))
+            self.resistance.add_step(di, dv, float(np.mean(ekf.r0)))
 
     def _publish(
-        self, timestamp: float, dt: float, current_a: float, voltages: FloatArray, temps: FloatArray
+        self,
+        timestamp: float,
+        dt: float,
+        current_a: float,
+        voltages: FloatArray,
+        all_valid: bool,
+        temps: FloatArray,
     ) -> PackEstimate:
         ekf = self._ekf
         assert ekf is not None
-        soc = np.clip(ekf.soc, 0.0, 1.0)
-        s_min, s_max = float(soc.min()), float(soc.max())
-        pack = _pack_soc(soc)
-        i_min, i_max = int(np.argmin(soc)), int(np.argmax(soc))
-        sigma = math.sqrt(max(float(ekf.p00[i_min]), float(ekf.p00[i_max])))
+        socs = [0.0 if x < 0.0 else 1.0 if x > 1.0 else x for x in ekf.soc.tolist()]
+        s_min, s_max = min(socs), max(socs)
+        self._soc_max = s_max
+        usable = s_min + 1.0 - s_max
+        pack = s_min / usable if usable > 1e-9 else 0.0
+        p00 = ekf.p00
+        sigma = math.sqrt(max(float(p00[socs.index(s_min)]), float(p00[socs.index(s_max)])))
         q = ekf.capacity_ah
         remaining = s_min * q
-        energy = q * float(np.sum(self.model.energy_per_ah(soc) - self.model.energy_per_ah(soc - s_min)))
+        self._energy_age_s += dt
+        if self._energy_age_s >= ENERGY_REFRESH_S or self._energy_wh is None:
+            soc = np.array(socs)
+            self._energy_wh = q * float(
+                np.sum(self.model.energy_per_ah(soc) - self.model.energy_per_ah(soc - s_min))
+            )
+            self._energy_age_s = 0.0
         # Time-to-go from a smoothed current so it does not jump with every pulse.
         alpha = min(1.0, dt / 30.0) if dt > 0 else 1.0
         self._smoothed_current += alpha * (current_a - self._smoothed_current)
@@ -428,11 +479,15 @@ class PackEstimator:
         threshold = 0.005 * self.nominal_capacity_ah
         tte = remaining / -i_avg * 3600.0 if i_avg < -threshold else None
         ttf = (1.0 - s_max) * q / i_avg * 3600.0 if i_avg > threshold else None
-        valid = np.isfinite(voltages)
-        v_ok = voltages[valid] if valid.any() else self._last_voltages[np.isfinite(self._last_voltages)]
-        v_max = float(v_ok.max()) if v_ok.size else math.nan
-        v_min = float(v_ok.min()) if v_ok.size else math.nan
-        v_mean = float(v_ok.mean()) if v_ok.size else math.nan
+        # Limits use this sample's readings only: a dead sensor must not look like a safe cell.
+        vl = voltages.tolist()
+        if not all_valid:
+            vl = [x for x in vl if math.isfinite(x)]
+        if vl:
+            v_max, v_min, v_mean = max(vl), min(vl), sum(vl) / len(vl)
+        else:
+            v_max = v_min = v_mean = math.nan
+        self._v_mean = v_mean
         cvl, ccl, dcl = self.limits.update(
             timestamp,
             dt,
@@ -440,8 +495,8 @@ class PackEstimator:
             cell_v_max=v_max,
             cell_v_min=v_min,
             cell_v_mean=v_mean,
-            temp_min_c=float(temps.min()),
-            temp_max_c=float(temps.max()),
+            temp_min_c=self._t_min if self._temps_valid else math.nan,
+            temp_max_c=self._t_max if self._temps_valid else math.nan,
             soc_pct=pack * 100.0,
         )
         soh = min(self.capacity.soh_pct(), self.resistance.soh_pct())
@@ -449,10 +504,10 @@ class PackEstimator:
             soc_pct=pack * 100.0,
             soc_sigma_pct=sigma * 100.0,
             soh_pct=max(0.0, min(100.0, soh)),
-            cell_soc_pct=tuple(float(x) for x in soc * 100.0),
+            cell_soc_pct=tuple([x * 100.0 for x in socs]),
             remaining_ah=remaining,
             capacity_ah=q,
-            energy_wh=energy,
+            energy_wh=self._energy_wh,
             time_to_empty_s=tte,
             time_to_full_s=ttf,
             charge_voltage_limit_v=cvl,
@@ -490,9 +545,3 @@ class PackEstimator:
     def resistance_factor(self) -> float:
         return self.resistance.factor
 
-
-def _pack_soc(soc: FloatArray) -> float:
-    """Usable charge over usable capacity: 0 when the emptiest cell is empty, 1 when the fullest is full."""
-    s_min, s_max = float(np.min(soc)), float(np.max(soc))
-    usable = s_min + 1.0 - s_max
-    return s_min / usable if usable > 1e-9 else 0.0

@@ -39,6 +39,15 @@ class IngestStats:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
+def with_power(sample: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``power_w`` from voltage × current when the source did not report it."""
+    if sample.get("power_w") is None:
+        voltage, current = sample.get("voltage_v"), sample.get("current_a")
+        if isinstance(voltage, int | float) and isinstance(current, int | float):
+            return {**sample, "power_w": float(voltage) * float(current)}
+    return sample
+
+
 class ServerContext:
     def __init__(self, config: ServerConfig, storage: Storage | None = None) -> None:
         self.config = config
@@ -116,6 +125,7 @@ class ServerContext:
         source: str = "remote",
     ) -> IngestResult:
         """Store samples durably, then evaluate alerts and push the newest sample to browsers."""
+        samples = [with_power(s) for s in samples]
         if pack_id not in self._latest and self.storage.get_pack(pack_id) is None:
             self.storage.ensure_pack(pack_id, source=source)
         result = self.storage.add_samples(pack_id, samples)

@@ -36,6 +36,8 @@ def remote_mode_for(charge_on: bool, discharge_on: bool) -> str:
 class LocalPackControl:
     """Drives a controller in this process; every call returns what changed (old, new)."""
 
+    queued = False
+
     def __init__(self, controller: ControllerLike, settings_path: Path | None = None) -> None:
         self.controller = controller
         self.settings_path = settings_path
@@ -99,3 +101,80 @@ class LocalPackControl:
 
                 save_settings(new, self.settings_path)
             return old, new
+
+
+COMMAND_KINDS = ("charge", "discharge", "remote-mode", "reset-fault", "wake", "sleep", "set-soc", "settings")
+
+
+def execute_command(control: LocalPackControl, kind: str, payload: dict[str, Any]) -> str:
+    """Carry out a queued command on the controller here; returns what was done (raises when refused)."""
+    from smartbms.core.requests import ResetFault, Sleep, Wake, WakeSource
+
+    if kind in ("charge", "discharge"):
+        old, new = control.switch(kind, bool(payload["on"]))
+        return f"remote mode {old} -> {new}"
+    if kind == "remote-mode":
+        old, new = control.set_remote_mode(str(payload["mode"]))
+        return f"remote mode {old} -> {new}"
+    if kind == "reset-fault":
+        control.submit(ResetFault())
+    elif kind == "wake":
+        control.submit(Wake(WakeSource.COMMUNICATION))
+    elif kind == "sleep":
+        control.submit(Sleep())
+    elif kind == "set-soc":
+        control.set_soc(float(payload["soc_pct"]))
+    elif kind == "settings":
+        control.update_settings(dict(payload["changes"]))
+        return f"applied {', '.join(sorted(payload['changes']))}"
+    else:
+        raise RequestRefusedError(f"unknown command {kind!r}")
+    return "requested"
+
+
+class RemotePackControl:
+    """A pack that posts over HTTP through an :class:`~smartbms.server.uplink.HttpUplink` with a
+    controller: commands are validated here, queued, and delivered in the answers to its posts."""
+
+    queued = True
+
+    def __init__(self, storage: Any, pack_id: str, actor: str, latest: dict[str, Any] | None) -> None:
+        self.storage = storage
+        self.pack_id = pack_id
+        self.actor = actor
+        self.latest = latest or {}
+
+    def remote_mode(self) -> str:
+        return str(self.latest.get("remote_mode", "on"))
+
+    def settings(self) -> Any:
+        from smartbms.core.settings import settings_from_dict
+
+        reported = self.storage.reported_settings(self.pack_id)
+        if reported is None:
+            raise RequestRefusedError(f"pack {self.pack_id!r} has not reported its settings yet")
+        return settings_from_dict(reported)
+
+    def _queue(self, kind: str, payload: dict[str, Any]) -> None:
+        self.storage.queue_command(self.pack_id, kind, payload, self.actor)
+
+    def switch(self, path: str, on: bool) -> tuple[str, str]:
+        self._queue(path, {"on": on})
+        return self.remote_mode(), f"queued: {path} {'on' if on else 'off'}"
+
+    def set_remote_mode(self, mode: str) -> tuple[str, str]:
+        self._queue("remote-mode", {"mode": mode})
+        return self.remote_mode(), f"queued: {mode}"
+
+    def submit(self, request: Any) -> None:
+        kind = {"ResetFault": "reset-fault", "Wake": "wake", "Sleep": "sleep"}[type(request).__name__]
+        self._queue(kind, {})
+
+    def set_soc(self, soc_pct: float) -> None:
+        self._queue("set-soc", {"soc_pct": soc_pct})
+
+    def update_settings(self, changes: dict[str, Any]) -> tuple[Any, Any]:
+        old = self.settings()
+        new = old.with_changes(changes)  # refused here, with the core's messages, before queueing
+        self._queue("settings", {"changes": changes})
+        return old, new

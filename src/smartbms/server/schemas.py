@@ -126,9 +126,24 @@ class EventIn(BaseModel):
     data: dict[str, Any] = {}
 
 
+class CommandAck(BaseModel):
+    id: int
+    ok: bool
+    result: str = Field("", max_length=2000)
+
+
 class IngestIn(BaseModel):
     samples: list[dict[str, Any]] = Field(default=[], max_length=100_000)
     events: list[EventIn] = Field(default=[], max_length=10_000)
+    # From an uplink with a controller: its current settings, and results of delivered commands.
+    settings: dict[str, Any] | None = None
+    acks: list[CommandAck] = Field(default=[], max_length=1000)
+
+
+class CommandFor(BaseModel):
+    id: int
+    kind: str
+    payload: dict[str, Any]
 
 
 class Rejected(BaseModel):
@@ -140,6 +155,9 @@ class IngestOut(BaseModel):
     stored: int
     duplicates: int
     rejected: list[Rejected]
+    # Commands waiting for this pack; re-sent until acknowledged in a later post's ``acks``.
+    commands: list[CommandFor] = []
+    settings_rejected: str | None = None
 
 
 class AlarmOut(BaseModel):
@@ -193,6 +211,8 @@ class SettingsOut(BaseModel):
     pack_id: str
     settings: dict[str, Any]
     json_schema: dict[str, Any]
+    # True for a pack reached through its uplink: the change is queued until its next post.
+    pending: bool = False
 
 
 class SettingsPatch(BaseModel):
@@ -220,6 +240,7 @@ class CommandOut(BaseModel):
     pack_id: str
     command: str
     accepted: bool
+    queued: bool = False
     remote_mode: str | None = None
     message: str = ""
 

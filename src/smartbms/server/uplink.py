@@ -5,6 +5,10 @@ a buffer (a SQLite file when ``buffer_path`` is given, so even a restart of this
 nothing; memory otherwise), and a background thread posts batches to ``{url}/api/ingest``.
 A sample leaves the buffer only once the server acknowledged it; while the server is down
 the thread backs off and retries. The server drops duplicates, so a retried batch is harmless.
+
+Given the ``controller`` (and its ``settings_path``), the uplink also reports the pack's
+settings and carries out the commands and settings changes the server queued for the pack
+(they arrive in the answers to its posts), acknowledging each in its next post.
 """
 
 from __future__ import annotations
@@ -101,6 +105,9 @@ class HttpUplink:
         flush_interval_s: float = 1.0,
         max_buffered: int = 2_000_000,
         timeout_s: float = 10.0,
+        controller: Any = None,
+        settings_path: Path | None = None,
+        settings_every_s: float = 300.0,
     ) -> None:
         self.endpoint = url.rstrip("/") + "/api/ingest"
         self._headers = {"Authorization": f"Bearer {device_token}"}
@@ -117,6 +124,17 @@ class HttpUplink:
         self.rejected = 0
         self.failures = 0
         self.last_error: str | None = None
+        self.controller = controller
+        self._control: Any = None
+        if controller is not None:
+            from smartbms.server.control import LocalPackControl
+
+            self._control = LocalPackControl(controller, settings_path)
+        self.settings_every_s = settings_every_s
+        self._settings_sent: tuple[float, str] | None = None
+        self._acks: dict[int, dict[str, Any]] = {}  # command id -> ack not yet delivered
+        self._done: set[int] = set()  # commands carried out (the server may re-send one before its ack)
+        self.commands_done = 0
         self._thread = threading.Thread(target=self._run, name="http-uplink", daemon=True)
         self._thread.start()
 
@@ -148,7 +166,7 @@ class HttpUplink:
                 while True:
                     with self._lock:
                         batch = self._buffer.peek(self.batch_size)
-                    if not batch:
+                    if not batch and not self._acks and not self._settings_due():
                         break
                     if not self._post(client, batch):
                         self._stop.wait(backoff)
@@ -158,11 +176,47 @@ class HttpUplink:
                 if self._stop.is_set():
                     return
 
+    def _settings_due(self) -> bool:
+        if self._control is None:
+            return False
+        text = json.dumps(self._control.settings().model_dump(mode="json"), sort_keys=True)
+        return (
+            self._settings_sent is None
+            or self._settings_sent[1] != text
+            or time.monotonic() - self._settings_sent[0] > self.settings_every_s
+        )
+
+    def _run_commands(self, commands: list[dict[str, Any]]) -> None:
+        from smartbms.server.control import execute_command
+
+        for command in commands:
+            command_id = int(command["id"])
+            if command_id in self._done:
+                continue
+            try:
+                result = execute_command(
+                    self._control, str(command["kind"]), dict(command.get("payload") or {})
+                )
+                ack = {"id": command_id, "ok": True, "result": result}
+            except Exception as exc:  # refused (bad settings, not allowed now): tell the server why
+                ack = {"id": command_id, "ok": False, "result": str(exc)[:2000]}
+            self._done.add(command_id)
+            self._acks[command_id] = ack
+            self.commands_done += 1
+
     def _post(self, client: Any, batch: list[tuple[int, dict[str, Any]]]) -> bool:
-        body = {
+        body: dict[str, Any] = {
             "samples": [item["sample"] for _, item in batch],
             "events": [e for _, item in batch for e in item.get("events", ())],
         }
+        acks = list(self._acks.values())
+        settings_text = None
+        if self._control is not None:
+            body["acks"] = acks
+            if self._settings_due():
+                settings = self._control.settings().model_dump(mode="json")
+                settings_text = json.dumps(settings, sort_keys=True)
+                body["settings"] = settings
         try:
             response = client.post(self.endpoint, json=body, headers=self._headers)
         except Exception as exc:  # server down or network gone: keep the batch, retry later
@@ -173,6 +227,12 @@ class HttpUplink:
             result = response.json()
             self.sent += int(result.get("stored", 0)) + int(result.get("duplicates", 0))
             self.rejected += len(result.get("rejected", []))
+            for ack in acks:
+                self._acks.pop(ack["id"], None)
+            if settings_text is not None:
+                self._settings_sent = (time.monotonic(), settings_text)
+            if self._control is not None and result.get("commands"):
+                self._run_commands(result["commands"])
         elif response.status_code == 422:
             # The server refused the batch's shape: retrying cannot help, so count it and move on.
             self.rejected += len(batch)
@@ -183,8 +243,9 @@ class HttpUplink:
             if response.status_code in (401, 403):
                 log.error("uplink: the server refuses the device token (HTTP %d)", response.status_code)
             return False
-        with self._lock:
-            self._buffer.remove_upto(batch[-1][0])
+        if batch:
+            with self._lock:
+                self._buffer.remove_upto(batch[-1][0])
         return True
 
     def flush(self, timeout_s: float = 30.0) -> bool:

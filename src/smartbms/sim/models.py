@@ -39,6 +39,15 @@ class CellState:
         )
 
 
+def _rc_mean_power(v0: FloatArray, v_end: FloatArray, r: FloatArray, a: FloatArray, tau: FloatArray,
+                   dt_s: float) -> FloatArray:
+    """Mean power in an RC pair's resistor over a step: the exact integral of v²/R for an exponential
+    approach from ``v0`` to ``v_end`` (= R·I), so long steps do not over-count the heat."""
+    d = v0 - v_end
+    integral = v_end * v_end * dt_s + 2.0 * v_end * d * tau * (1.0 - a) + d * d * tau * 0.5 * (1.0 - a * a)
+    return integral / (r * dt_s)  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class StepCoefficients:
     dt_s: float
@@ -49,6 +58,8 @@ class StepCoefficients:
     a2: FloatArray
     # Terminal voltage after a step = open-circuit part + r_eff × current (exact for the discrete model).
     r_eff: FloatArray
+    tau1: FloatArray
+    tau2: FloatArray
 
 
 class EquivalentCircuitModel:
@@ -146,7 +157,7 @@ class EquivalentCircuitModel:
         r0, r1, tau1, r2, tau2 = self.rc_parameters(state)
         a1 = np.exp(-dt_s / tau1)
         a2 = np.exp(-dt_s / tau2)
-        return StepCoefficients(dt_s, r0, r1, r2, a1, a2, r0 + r1 * (1.0 - a1) + r2 * (1.0 - a2))
+        return StepCoefficients(dt_s, r0, r1, r2, a1, a2, r0 + r1 * (1.0 - a1) + r2 * (1.0 - a2), tau1, tau2)
 
     def step(
         self,
@@ -166,8 +177,9 @@ class EquivalentCircuitModel:
         """
         p = self.params
         c = coeffs if coeffs is not None and coeffs.dt_s == dt_s else self.coefficients(state, dt_s)
-        # Heat of the step from the RC currents at the start (good enough at seconds-long steps).
-        heat = current_a * current_a * c.r0 + state.v1_v * state.v1_v / c.r1 + state.v2_v * state.v2_v / c.r2
+        heat = current_a * current_a * c.r0
+        heat = heat + _rc_mean_power(state.v1_v, c.r1 * current_a, c.r1, c.a1, c.tau1, dt_s)
+        heat = heat + _rc_mean_power(state.v2_v, c.r2 * current_a, c.r2, c.a2, c.tau2, dt_s)
         state.v1_v = c.a1 * state.v1_v + (1.0 - c.a1) * c.r1 * current_a
         state.v2_v = c.a2 * state.v2_v + (1.0 - c.a2) * c.r2 * current_a
         # Charge stored: coulombic losses only when charging.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from tests.drivers.fixtures import PROTOCOLS, first_frame
 
 from smartbms.drivers.registry import get_protocol
 from smartbms.errors import ChecksumError, DecodeError, LengthError, StartByteError
-from tests.drivers.fixtures import PROTOCOLS, first_frame
 
 
 def _flip_middle(frame: bytes) -> bytes:

@@ -7,18 +7,19 @@ decoders themselves. 10,000 examples each; memory stays bounded by the parsers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from tests.drivers.fixtures import PROTOCOLS
 
 from smartbms.drivers.codecs import daly, jbd, jk_ble, jk_rs485, modbus, pylontech
 from smartbms.drivers.codecs.base import BoardProtocol
 from smartbms.drivers.registry import get_protocol
 from smartbms.errors import DecodeError
-from tests.drivers.fixtures import PROTOCOLS
 
 FramedBuilder = Callable[[int, bytes], bytes]
 
@@ -49,21 +50,17 @@ def _decode_all(protocol: BoardProtocol, stream: bytes, chunk: int) -> None:
         for i in range(0, len(stream), chunk):
             frames += parser.feed(stream[i : i + chunk])
         assert parser.buffered <= 2 * parser.format.max_size + chunk
-        try:
+        with contextlib.suppress(DecodeError):
             json.dumps(protocol.decode_status(frames).to_dict())
-        except DecodeError:
-            pass
 
 
 def _fuzz_one(name: str, garbage: bytes, chunk: int, kind: int, payload: bytes) -> None:
     protocol = PROTOCOL_INSTANCES[name]
     _decode_all(protocol, garbage, chunk)
     framed = FRAMED[name](kind, payload)
-    try:
+    with contextlib.suppress(DecodeError):
         frame = protocol.response_format().parse_one(framed)
         json.dumps(protocol.decode_status([frame]).to_dict())
-    except DecodeError:
-        pass
 
 
 @pytest.mark.slow

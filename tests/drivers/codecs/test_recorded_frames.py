@@ -6,9 +6,9 @@ import re
 from collections import Counter
 
 import pytest
+from tests.drivers.fixtures import PROTOCOLS, Capture, all_captures
 
 from smartbms.drivers.registry import get_protocol
-from tests.drivers.fixtures import PROTOCOLS, Capture, all_captures
 
 CAPTURES = all_captures()
 _CELL = re.compile(r"cell_(\d+)_v")

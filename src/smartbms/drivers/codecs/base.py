@@ -163,14 +163,21 @@ class AlarmBit:
 
 
 def alarms_from_bits(table: Sequence[AlarmBit], value: int) -> tuple[tuple[str, ...], list[str]]:
-    """Mapped smartbms codes (deduplicated, table order) and the board's own names of every set bit."""
+    """Mapped smartbms codes (deduplicated, table order) and the board's own names of every set bit.
+
+    A set bit the table does not know is kept as "unmapped bit N" so no report is lost.
+    """
     codes: list[str] = []
     names: list[str] = []
+    known = {entry.bit for entry in table}
     for entry in table:
         if value >> entry.bit & 1:
             names.append(entry.name)
             if entry.code and entry.code not in codes:
                 codes.append(entry.code)
+    names += [
+        f"unmapped bit {bit}" for bit in range(value.bit_length()) if value >> bit & 1 and bit not in known
+    ]
     return tuple(codes), names
 
 
@@ -245,6 +252,10 @@ class BoardProtocol(ABC):
     def setting_requests(self, key: str, value: float) -> list[bytes]:
         """Requests that write one setting (after its range was checked)."""
         raise WriteRefusedError(f"{self.name}: no writable setting {key!r}")
+
+    def check_replies(self, frames: Sequence[Frame]) -> None:
+        """Raise WriteRefusedError when the board answered a write with an error."""
+        return None  # boards whose replies carry no error status: read-back alone decides
 
     def check_setting(self, key: str, value: float) -> float:
         spec = self.settings.get(key)

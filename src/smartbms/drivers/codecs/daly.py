@@ -12,7 +12,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from smartbms.drivers.codecs.base import AlarmBit, BoardProtocol, Frame, FrameFormat, alarms_from_bits, merge_all
+from smartbms.drivers.codecs.base import (
+    AlarmBit,
+    BoardProtocol,
+    Frame,
+    FrameFormat,
+    alarms_from_bits,
+    merge_all,
+)
 from smartbms.drivers.codecs.checksums import sum8
 from smartbms.drivers.codecs.fields import Field, bits_set, read_fields
 from smartbms.errors import ChecksumError, LengthError, StartByteError

@@ -10,10 +10,16 @@ checked against the captures in tests/fixtures/daly-modbus.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from smartbms.drivers.codecs import modbus
-from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, with_meta, alarms_from_bits, merge_all
+from smartbms.drivers.codecs.base import (
+    BoardProtocol,
+    Frame,
+    FrameFormat,
+    alarms_from_bits,
+    merge_all,
+    with_meta,
+)
 from smartbms.drivers.codecs.daly import FAULT_BITS
 from smartbms.drivers.codecs.fields import Field, read_fields
 from smartbms.errors import DecodeError, LengthError
@@ -72,6 +78,9 @@ class DalyModbusProtocol(BoardProtocol):
                 parts.append(decode_block(frame.payload))
         return merge_all(parts)
 
+    def check_replies(self, frames: Sequence[Frame]) -> None:
+        modbus.refuse_exceptions(frames)
+
     def charge_requests(self, on: bool, current: Telemetry | None) -> list[bytes]:
         return [modbus.write_single_request(self.address, REG_CHARGE_FET, int(on))]
 
@@ -92,7 +101,7 @@ def decode_block(payload: bytes) -> Telemetry:
     regs = modbus.registers(payload)
     alarm_bits = int.from_bytes(payload[ALARM_OFFSET : ALARM_OFFSET + ALARM_BYTES], "little")
     codes, names = alarms_from_bits(FAULT_BITS, alarm_bits)
-    sample = Telemetry(
+    return Telemetry(
         voltage_v=v["voltage_v"],
         current_a=v["current_a"],
         soc_pct=v["soc_pct"],
@@ -111,4 +120,3 @@ def decode_block(payload: bytes) -> Telemetry:
             "board_flags": names,
         },
     )
-    return replace(sample)

@@ -7,7 +7,7 @@ encodes, which is how the emulators answer with exactly the layout the drivers r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,7 +37,9 @@ class Field:
         raw = round(value / self.scale) - self.add
         lo, hi = _limits(self.size, self.signed)
         raw = min(max(raw, lo), hi)
-        payload[self.offset : self.offset + self.size] = raw.to_bytes(self.size, self.order, signed=self.signed)
+        payload[self.offset : self.offset + self.size] = raw.to_bytes(
+            self.size, self.order, signed=self.signed
+        )
 
 
 def _limits(size: int, signed: bool) -> tuple[int, int]:
@@ -50,14 +52,6 @@ def _limits(size: int, signed: bool) -> tuple[int, int]:
 def read_fields(table: Iterable[Field], payload: bytes) -> dict[str, float]:
     """Every field of ``table`` that fits in ``payload``; a short payload raises LengthError."""
     return {f.name: f.read(payload) for f in table}
-
-
-def write_fields(table: Iterable[Field], payload: bytearray, values: Mapping[str, float | None]) -> None:
-    """Write the values present in ``values``; fields without a value are left as they are."""
-    for f in table:
-        value = values.get(f.name)
-        if value is not None:
-            f.write(payload, value)
 
 
 def bits_set(value: int, width: int) -> list[int]:

@@ -24,7 +24,7 @@ from smartbms.drivers.codecs.base import (
 )
 from smartbms.drivers.codecs.checksums import jbd_checksum
 from smartbms.drivers.codecs.fields import Field, bits_set, kelvin10_to_c, read_fields
-from smartbms.errors import ChecksumError, DecodeError, LengthError, StartByteError
+from smartbms.errors import ChecksumError, DecodeError, LengthError, StartByteError, WriteRefusedError
 from smartbms.telemetry import Telemetry
 
 START, END = 0xDD, 0x77
@@ -143,9 +143,7 @@ def decode_basic(payload: bytes) -> Telemetry:
     ntc = int(v["ntc_count"])
     if len(payload) < 23 + 2 * ntc:
         raise LengthError(f"JBD basic info announces {ntc} temperatures but has {len(payload)} bytes")
-    temps = tuple(
-        kelvin10_to_c(int.from_bytes(payload[23 + 2 * i : 25 + 2 * i], "big")) for i in range(ntc)
-    )
+    temps = tuple(kelvin10_to_c(int.from_bytes(payload[23 + 2 * i : 25 + 2 * i], "big")) for i in range(ntc))
     balance = int(v["balance_low"]) | int(v["balance_high"]) << 16
     codes, names = alarms_from_bits(PROTECTION_BITS, int(v["protection"]))
     fet = int(v["fet"])
@@ -190,6 +188,10 @@ class JbdProtocol(BoardProtocol):
     settings: ClassVar = SETTINGS
     ble_characteristics = ("0000ff01-0000-1000-8000-00805f9b34fb", "0000ff02-0000-1000-8000-00805f9b34fb")
 
+    def __init__(self, factory_password: int = FACTORY_PASSWORD) -> None:
+        # EEPROM writes need factory mode, entered with the board's password (default 0x5678).
+        self.factory_password = factory_password
+
     def response_format(self) -> FrameFormat:
         return JbdFormat(requests=False)
 
@@ -206,7 +208,9 @@ class JbdProtocol(BoardProtocol):
         parts: list[Telemetry] = []
         for frame in frames:
             if frame.meta.get("status", 0):
-                raise DecodeError(f"JBD board answered register 0x{frame.kind:02x} with error 0x{frame.meta['status']:02x}")
+                raise DecodeError(
+                    f"JBD board answered register 0x{frame.kind:02x} with error 0x{frame.meta['status']:02x}"
+                )
             if frame.kind == REG_BASIC:
                 parts.append(decode_basic(frame.payload))
             elif frame.kind == REG_CELLS:
@@ -221,16 +225,30 @@ class JbdProtocol(BoardProtocol):
         return build_frame(WRITE, REG_FET, bytes([0x00, mask]))
 
     def charge_requests(self, on: bool, current: Telemetry | None) -> list[bytes]:
-        discharge = True if current is None or current.discharge_enabled is None else current.discharge_enabled
+        discharge = (
+            True if current is None or current.discharge_enabled is None else current.discharge_enabled
+        )
         return [self._fet_request(on, discharge)]
 
     def discharge_requests(self, on: bool, current: Telemetry | None) -> list[bytes]:
         charge = True if current is None or current.charge_enabled is None else current.charge_enabled
         return [self._fet_request(charge, on)]
 
+    def check_replies(self, frames: Sequence[Frame]) -> None:
+        for frame in frames:
+            if frame.meta.get("status", 0):
+                what = (
+                    "factory mode refused: wrong password?"
+                    if frame.kind == REG_FACTORY_ENTER
+                    else "write refused"
+                )
+                raise WriteRefusedError(
+                    f"JBD register 0x{frame.kind:02x}: {what} (status 0x{frame.meta['status']:02x})"
+                )
+
     def settings_requests(self) -> list[bytes]:
         reads = [build_frame(READ, reg) for reg, _ in SETTING_REGISTERS.values()]
-        return [_factory_enter(), *reads, _factory_exit()]
+        return [self._factory_enter(), *reads, _factory_exit()]
 
     def decode_settings(self, frames: Sequence[Frame]) -> dict[str, Any]:
         by_register = {f.kind: f for f in frames if f.meta.get("status", 0) == 0}
@@ -245,11 +263,10 @@ class JbdProtocol(BoardProtocol):
         self.check_setting(key, value)
         reg, per_unit = SETTING_REGISTERS[key]
         raw = round(value * per_unit).to_bytes(2, "big")
-        return [_factory_enter(), build_frame(WRITE, reg, raw), _factory_exit()]
+        return [self._factory_enter(), build_frame(WRITE, reg, raw), _factory_exit()]
 
-
-def _factory_enter() -> bytes:
-    return build_frame(WRITE, REG_FACTORY_ENTER, FACTORY_PASSWORD.to_bytes(2, "big"))
+    def _factory_enter(self) -> bytes:
+        return build_frame(WRITE, REG_FACTORY_ENTER, self.factory_password.to_bytes(2, "big"))
 
 
 def _factory_exit() -> bytes:

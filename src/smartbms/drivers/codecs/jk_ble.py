@@ -11,9 +11,15 @@ tests/fixtures/jk-ble. The older "24S" layout is not supported.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from smartbms.drivers.codecs.base import AlarmBit, BoardProtocol, Frame, FrameFormat, alarms_from_bits, merge_all
+from smartbms.drivers.codecs.base import (
+    AlarmBit,
+    BoardProtocol,
+    Frame,
+    FrameFormat,
+    alarms_from_bits,
+    merge_all,
+)
 from smartbms.drivers.codecs.checksums import sum8
 from smartbms.drivers.codecs.fields import Field, bits_set, read_fields
 from smartbms.errors import ChecksumError, LengthError, StartByteError
@@ -163,7 +169,9 @@ def decode_device_info(record: bytes) -> Telemetry:
     def text(start: int, size: int) -> str:
         return record[start : start + size].split(b"\x00", 1)[0].decode("ascii", "replace")
 
-    return Telemetry(extra={"model": text(6, 16), "hardware_version": text(22, 8), "software_version": text(30, 8)})
+    return Telemetry(
+        extra={"model": text(6, 16), "hardware_version": text(22, 8), "software_version": text(30, 8)}
+    )
 
 
 class JkBleProtocol(BoardProtocol):
@@ -198,7 +206,3 @@ class JkBleProtocol(BoardProtocol):
 
     def discharge_requests(self, on: bool, current: Telemetry | None) -> list[bytes]:
         return [build_command(REG_DISCHARGE, int(on), length=4)]
-
-
-def describe(record: bytes) -> dict[str, Any]:
-    return decode_cell_info(record).to_dict()

@@ -74,20 +74,31 @@ SETTING_TAGS: dict[str, tuple[int, float]] = {
     "charge_oc_a": (0x99, 1.0),
     "capacity_ah": (0xAA, 1.0),
 }
+
+
+def _spec(key: str, unit: str, low: float, high: float, what: str, documented: str) -> SettingSpec:
+    return SettingSpec(key, unit, low, high, what, f"{_TABLE}: {documented}")
+
+
 SETTINGS = {
-    "pack_ov_v": SettingSpec("pack_ov_v", "V", 10.0, 150.0, "pack over-voltage protection", f"{_TABLE}: 1000-15000 × 10 mV"),
-    "pack_uv_v": SettingSpec("pack_uv_v", "V", 10.0, 150.0, "pack under-voltage protection", f"{_TABLE}: 1000-15000 × 10 mV"),
-    "cell_ov_v": SettingSpec("cell_ov_v", "V", 1.0, 4.5, "cell over-voltage protection", f"{_TABLE}: 1000-4500 mV"),
-    "cell_ov_release_v": SettingSpec("cell_ov_release_v", "V", 1.0, 4.5, "cell over-voltage recovery", f"{_TABLE}: 1000-4500 mV"),
-    "cell_uv_v": SettingSpec("cell_uv_v", "V", 1.0, 4.5, "cell under-voltage protection", f"{_TABLE}: 1000-4500 mV"),
-    "cell_uv_release_v": SettingSpec("cell_uv_release_v", "V", 1.0, 4.5, "cell under-voltage recovery", f"{_TABLE}: 1000-4500 mV"),
-    "discharge_oc_a": SettingSpec("discharge_oc_a", "A", 1, 1000, "discharge over-current protection", f"{_TABLE}: 1-1000 A"),
-    "charge_oc_a": SettingSpec("charge_oc_a", "A", 1, 1000, "charge over-current protection", f"{_TABLE}: 1-1000 A"),
-    "capacity_ah": SettingSpec("capacity_ah", "Ah", 1, 100000, "battery capacity", f"{_TABLE}: u32 Ah (smartbms bound)"),
-}  # fmt: skip
+    spec.key: spec
+    for spec in (
+        _spec("pack_ov_v", "V", 10.0, 150.0, "pack over-voltage protection", "1000-15000 × 10 mV"),
+        _spec("pack_uv_v", "V", 10.0, 150.0, "pack under-voltage protection", "1000-15000 × 10 mV"),
+        _spec("cell_ov_v", "V", 1.0, 4.5, "cell over-voltage protection", "1000-4500 mV"),
+        _spec("cell_ov_release_v", "V", 1.0, 4.5, "cell over-voltage recovery", "1000-4500 mV"),
+        _spec("cell_uv_v", "V", 1.0, 4.5, "cell under-voltage protection", "1000-4500 mV"),
+        _spec("cell_uv_release_v", "V", 1.0, 4.5, "cell under-voltage recovery", "1000-4500 mV"),
+        _spec("discharge_oc_a", "A", 1, 1000, "discharge over-current protection", "1-1000 A"),
+        _spec("charge_oc_a", "A", 1, 1000, "charge over-current protection", "1-1000 A"),
+        _spec("capacity_ah", "Ah", 1, 100000, "battery capacity", "u32 Ah (upper bound: smartbms)"),
+    )
+}
 
 
-def build_frame(command: int, data: bytes, source: int = SOURCE_HOST, frame_type: int = TYPE_REQUEST) -> bytes:
+def build_frame(
+    command: int, data: bytes, source: int = SOURCE_HOST, frame_type: int = TYPE_REQUEST
+) -> bytes:
     body = bytes(4) + bytes([command, source, frame_type]) + data + bytes(4) + bytes([END_FLAG])
     length = 2 + len(body) + 4  # the length field counts itself and the 4 checksum bytes
     head = HEADER + length.to_bytes(2, "big") + body
@@ -146,7 +157,9 @@ def parse_tags(data: bytes) -> dict[int, Any]:
         if pos + size > len(data):
             raise LengthError(f"JK tag 0x{tag:02x} needs {size} bytes, {len(data) - pos} left")
         chunk = data[pos : pos + size]
-        out[tag] = chunk if tag == TAG_CELLS or size > 4 else int.from_bytes(chunk, "big", signed=tag in SIGNED_TAGS)
+        out[tag] = (
+            chunk if tag == TAG_CELLS or size > 4 else int.from_bytes(chunk, "big", signed=tag in SIGNED_TAGS)
+        )
         pos += size
     return out
 
@@ -167,7 +180,10 @@ def decode_tags(tags: dict[int, Any]) -> Telemetry:
     cells_raw: bytes = tags.get(TAG_CELLS, b"")
     if len(cells_raw) % 3:
         raise LengthError(f"JK cell list of {len(cells_raw)} bytes is not a multiple of 3")
-    cells = {cells_raw[i]: int.from_bytes(cells_raw[i + 1 : i + 3], "big") / 1000 for i in range(0, len(cells_raw), 3)}
+    cells = {
+        cells_raw[i]: int.from_bytes(cells_raw[i + 1 : i + 3], "big") / 1000
+        for i in range(0, len(cells_raw), 3)
+    }
     status = tags.get(0x8C)
     warnings = tags.get(0x8B)
     codes, names = alarms_from_bits(WARNING_BITS, warnings) if warnings is not None else ((), [])
@@ -221,7 +237,9 @@ class JkRs485Protocol(BoardProtocol):
         return merge_all([decode_tags(parse_tags(f.payload)) for f in frames if f.kind == CMD_READ_ALL])
 
     def _write(self, tag: int, value: int) -> bytes:
-        return build_frame(CMD_WRITE, bytes([tag]) + value.to_bytes(TAG_SIZES[tag], "big", signed=tag in SIGNED_TAGS))
+        return build_frame(
+            CMD_WRITE, bytes([tag]) + value.to_bytes(TAG_SIZES[tag], "big", signed=tag in SIGNED_TAGS)
+        )
 
     def charge_requests(self, on: bool, current: Telemetry | None) -> list[bytes]:
         return [self._write(0xAB, int(on))]

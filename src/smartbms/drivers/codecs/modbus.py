@@ -6,11 +6,11 @@ function code. CRC-16/MODBUS, sent low byte first.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from smartbms.drivers.codecs.base import Frame, FrameFormat
 from smartbms.drivers.codecs.checksums import crc16_modbus
-from smartbms.errors import ChecksumError, LengthError, StartByteError
+from smartbms.errors import ChecksumError, LengthError, StartByteError, WriteRefusedError
 
 READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE = 0x03, 0x04, 0x06, 0x10
 FUNCTIONS = (READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE)
@@ -76,7 +76,9 @@ class ModbusFormat(FrameFormat):
 
     def check(self, raw: bytes) -> Frame:
         if raw[0] not in self.addresses:
-            raise StartByteError(f"Modbus frame from address 0x{raw[0]:02x}, expected one of {sorted(self.addresses)}")
+            raise StartByteError(
+                f"Modbus frame from address 0x{raw[0]:02x}, expected one of {sorted(self.addresses)}"
+            )
         if len(raw) < 5:
             raise LengthError(f"Modbus frame of {len(raw)} bytes is too short")
         expected = crc16_modbus(raw[:-2])
@@ -89,7 +91,9 @@ class ModbusFormat(FrameFormat):
         if self.requests:
             start = int.from_bytes(raw[2:4], "big")
             value = int.from_bytes(raw[4:6], "big")
-            return Frame(kind=fn, payload=raw[2:-2], raw=raw, address=raw[0], meta={"start": start, "value": value})
+            return Frame(
+                kind=fn, payload=raw[2:-2], raw=raw, address=raw[0], meta={"start": start, "value": value}
+            )
         if fn in (READ_HOLDING, READ_INPUT):
             if raw[2] != len(raw) - 5:
                 raise LengthError(f"Modbus byte count {raw[2]} disagrees with a {len(raw)}-byte frame")
@@ -101,6 +105,15 @@ class ModbusFormat(FrameFormat):
             address=raw[0],
             meta={"start": int.from_bytes(raw[2:4], "big"), "value": int.from_bytes(raw[4:6], "big")},
         )
+
+
+def refuse_exceptions(frames: Sequence[Frame]) -> None:
+    for frame in frames:
+        if frame.kind & 0x80:
+            code = frame.meta.get("exception")
+            raise WriteRefusedError(
+                f"Modbus function 0x{frame.kind & 0x7F:02x} refused with exception {code}"
+            )
 
 
 def registers(payload: bytes) -> list[int]:

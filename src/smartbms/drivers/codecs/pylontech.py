@@ -10,7 +10,6 @@ tests/fixtures/pylontech-rs485.
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,8 +27,8 @@ MANAGEMENT_INFO_BYTES = 10
 
 def build_frame(address: int, cid2: int, info: bytes = b"", version: int = VERSION) -> bytes:
     info_hex = info.hex().upper().encode()
-    body = f"{version:02X}{address:02X}{CID1_BATTERY:02X}{cid2:02X}{pylontech_length(len(info_hex)):04X}".encode()
-    body += info_hex
+    length = pylontech_length(len(info_hex))
+    body = f"{version:02X}{address:02X}{CID1_BATTERY:02X}{cid2:02X}{length:04X}".encode() + info_hex
     return b"~" + body + f"{pylontech_checksum(body):04X}".encode() + b"\r"
 
 
@@ -72,7 +71,9 @@ class PylontechFormat(FrameFormat):
         if pylontech_length(length & 0x0FFF) != length:
             raise LengthError(f"Pylontech LENGTH 0x{length:04X} has a wrong check nibble")
         version, address, cid1, cid2 = header[:4]
-        return Frame(kind=cid2, payload=info, raw=raw, address=address, meta={"cid1": cid1, "version": version})
+        return Frame(
+            kind=cid2, payload=info, raw=raw, address=address, meta={"cid1": cid1, "version": version}
+        )
 
 
 class _Reader:
@@ -183,9 +184,9 @@ class PylontechProtocol(BoardProtocol):
             command = frame.meta.get("command")
             if command is None:
                 command = CMD_MANAGEMENT if len(frame.payload) == MANAGEMENT_INFO_BYTES else CMD_ANALOG
-            parts.append(decode_management(frame.payload) if command == CMD_MANAGEMENT else decode_analog(frame.payload))
+            parts.append(
+                decode_management(frame.payload)
+                if command == CMD_MANAGEMENT
+                else decode_analog(frame.payload)
+            )
         return merge_all(parts)
-
-
-def hexlify(data: bytes) -> str:
-    return binascii.hexlify(data).decode()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smartbms.drivers.codecs import modbus
-from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, with_meta, merge_all
+from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, merge_all, with_meta
 from smartbms.drivers.codecs.fields import Field, kelvin10_to_c, read_fields
 from smartbms.errors import DecodeError, LengthError
 from smartbms.telemetry import Telemetry
@@ -112,7 +112,9 @@ class SeplosV3Protocol(BoardProtocol):
         parts = []
         for frame in frames:
             if frame.kind & 0x80:
-                raise DecodeError(f"Seplos board answered with Modbus exception {frame.meta.get('exception')}")
+                raise DecodeError(
+                    f"Seplos board answered with Modbus exception {frame.meta.get('exception')}"
+                )
             if frame.kind != modbus.READ_INPUT:
                 continue
             # A captured response does not say which block it answers: the block sizes differ.

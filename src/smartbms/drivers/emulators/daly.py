@@ -37,18 +37,40 @@ def status_frames(cmd: int, state: BoardState) -> list[bytes]:
     if cmd == daly.CMD_SOC:
         current = clamp(round((s.current_a or 0) * 10) + daly.CURRENT_OFFSET, 0, 0xFFFF)
         volts = round((s.voltage_v or 0) * 10)
-        return [_frame(cmd, volts.to_bytes(2, "big") + bytes(2) + current.to_bytes(2, "big") + round((s.soc_pct or 0) * 10).to_bytes(2, "big"))]
+        return [
+            _frame(
+                cmd,
+                volts.to_bytes(2, "big")
+                + bytes(2)
+                + current.to_bytes(2, "big")
+                + round((s.soc_pct or 0) * 10).to_bytes(2, "big"),
+            )
+        ]
     if cmd == daly.CMD_CELL_RANGE and cells:
         hi, lo = max(range(len(cells)), key=cells.__getitem__), min(range(len(cells)), key=cells.__getitem__)
-        return [_frame(cmd, mv(cells[hi]).to_bytes(2, "big") + bytes([hi + 1]) + mv(cells[lo]).to_bytes(2, "big") + bytes([lo + 1]))]
+        return [
+            _frame(
+                cmd,
+                mv(cells[hi]).to_bytes(2, "big")
+                + bytes([hi + 1])
+                + mv(cells[lo]).to_bytes(2, "big")
+                + bytes([lo + 1]),
+            )
+        ]
     if cmd == daly.CMD_TEMP_RANGE and temps:
         hi, lo = max(range(len(temps)), key=temps.__getitem__), min(range(len(temps)), key=temps.__getitem__)
         return [_frame(cmd, bytes([round(temps[hi]) + 40, hi + 1, round(temps[lo]) + 40, lo + 1]))]
     if cmd == daly.CMD_FET:
-        current = s.current_a or 0
-        mode = 1 if current > 0 else 2 if current < 0 else 0
+        flow = s.current_a or 0.0
+        mode = 1 if flow > 0 else 2 if flow < 0 else 0
         remaining = round((s.remaining_ah or 0) * 1000)
-        return [_frame(cmd, bytes([mode, int(state.charge_enabled), int(state.discharge_enabled), 0]) + remaining.to_bytes(4, "big"))]
+        return [
+            _frame(
+                cmd,
+                bytes([mode, int(state.charge_enabled), int(state.discharge_enabled), 0])
+                + remaining.to_bytes(4, "big"),
+            )
+        ]
     if cmd == daly.CMD_INFO:
         return [_frame(cmd, bytes([len(cells), len(temps), 0, 0, 0]) + (s.cycles or 0).to_bytes(2, "big"))]
     if cmd == daly.CMD_CELLS:

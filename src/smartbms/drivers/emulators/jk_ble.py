@@ -27,7 +27,9 @@ class JkBleResponder(Responder):
         elif command == jk_ble.REG_DISCHARGE:
             state.discharge_enabled = bool(value)
         elif command == jk_ble.CMD_DEVICE_INFO:
-            body = b"SMARTBMS-EMU-JK".ljust(16, b"\x00") + b"15A".ljust(8, b"\x00") + b"15.38".ljust(8, b"\x00")
+            body = (
+                b"SMARTBMS-EMU-JK".ljust(16, b"\x00") + b"15A".ljust(8, b"\x00") + b"15.38".ljust(8, b"\x00")
+            )
             return [jk_ble.build_record(jk_ble.TYPE_DEVICE_INFO, body)]
         elif command != jk_ble.CMD_CELL_INFO:
             return []
@@ -42,7 +44,7 @@ def cell_info_body(state: BoardState) -> bytes:
     cells = list(s.cell_voltages_v or ())[:32]
     for i, v in enumerate(cells):
         record[6 + 2 * i : 8 + 2 * i] = mv(v).to_bytes(2, "little")
-    temps = list(s.temperatures_c or ()) + [25.0, 25.0]
+    temps = [*(s.temperatures_c or ()), 25.0, 25.0]
     values = {
         "enabled_cells": (1 << len(cells)) - 1,
         "mosfet_temperature_c": s.mosfet_temperature_c or 25.0,

@@ -61,7 +61,7 @@ class JkRs485Responder(Responder):
 def read_all(state: BoardState) -> bytes:
     s = state.sample()
     cells = list(s.cell_voltages_v or ())
-    temps = list(s.temperatures_c or ()) + [25.0, 25.0]
+    temps = [*(s.temperatures_c or ()), 25.0, 25.0]
     current = s.current_a or 0.0
     raw_current = clamp(round(abs(current) * 100), 0, 0x7FFF) | (0x8000 if current > 0 else 0)
     status = int(state.charge_enabled) | int(state.discharge_enabled) << 1

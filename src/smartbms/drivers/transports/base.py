@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 
 from smartbms.errors import TransportError
@@ -63,7 +64,6 @@ class StreamTransport(Transport):
         writer, self._writer, self._reader = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            # The port may already be gone: closing is best effort.
+            with contextlib.suppress(OSError, TimeoutError, RuntimeError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
-            except (OSError, TimeoutError, RuntimeError):
-                pass  # the port may already be gone: closing is best effort

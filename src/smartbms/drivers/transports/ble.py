@@ -7,6 +7,7 @@ stream parser reassembles them, exactly as it does for serial reads split anywhe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from smartbms.drivers.transports.base import Transport
@@ -16,7 +17,9 @@ BLE_CHUNK = 20  # bytes per write without a negotiated MTU
 
 
 class BleTransport(Transport):
-    def __init__(self, address: str, notify_uuid: str, write_uuid: str, connect_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, address: str, notify_uuid: str, write_uuid: str, connect_timeout_s: float = 10.0
+    ) -> None:
         self.address = address
         self.notify_uuid, self.write_uuid = notify_uuid, write_uuid
         self.connect_timeout_s = connect_timeout_s
@@ -32,9 +35,13 @@ class BleTransport(Transport):
             from bleak import BleakClient
             from bleak.exc import BleakError
         except ImportError as exc:
-            raise TransportError("BLE needs the 'drivers' extra (bleak): pip install 'smartbms[drivers]'") from exc
+            raise TransportError(
+                "BLE needs the 'drivers' extra (bleak): pip install 'smartbms[drivers]'"
+            ) from exc
         self._lost = False
-        client = BleakClient(self.address, disconnected_callback=self._on_disconnect, timeout=self.connect_timeout_s)
+        client = BleakClient(
+            self.address, disconnected_callback=self._on_disconnect, timeout=self.connect_timeout_s
+        )
         try:
             await client.connect()
             await client.start_notify(self.notify_uuid, self._on_notify)
@@ -70,7 +77,6 @@ class BleTransport(Transport):
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            try:
+            # Disconnecting a device that already vanished is best effort (bleak raises backend errors).
+            with contextlib.suppress(Exception):
                 await client.disconnect()
-            except Exception:  # noqa: BLE001 - disconnecting a vanished device is best effort
-                pass

@@ -20,7 +20,9 @@ class SerialTransport(StreamTransport):
             import serial
             import serial_asyncio_fast
         except ImportError as exc:  # the drivers extra is not installed
-            raise TransportError("serial ports need the 'drivers' extra: pip install 'smartbms[drivers]'") from exc
+            raise TransportError(
+                "serial ports need the 'drivers' extra: pip install 'smartbms[drivers]'"
+            ) from exc
         try:
             self._reader, self._writer = await serial_asyncio_fast.open_serial_connection(
                 url=self.path, baudrate=self.baudrate

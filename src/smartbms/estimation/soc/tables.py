@@ -10,7 +10,7 @@ import numpy as np
 
 from smartbms.estimation.cell_model import CellModel, FloatArray
 
-OCV_POINTS = 400  # SOC steps of 0.25 %
+OCV_POINTS = 10_000  # SOC steps of 0.01 %: nearest-point lookup is then as good as interpolation
 RC_POINTS = 100  # SOC steps of 1 %
 T_MIN_C, T_MAX_C = -40, 80  # 1 degC rows; sensors outside are clamped
 
@@ -21,10 +21,9 @@ class CellTables:
     def __init__(self, model: CellModel, capacity_ah: float) -> None:
         self.model = model
         fine = np.linspace(0.0, 1.0, OCV_POINTS + 1)
-        mid = model.ocv(fine, 0.0)
-        # Columns: mean OCV, half hysteresis, slope; one fancy-index read gets all three.
-        self.ocv_table = np.column_stack([mid, model.ocv(fine, 1.0) - mid, model.ocv_slope(fine)])
-        self.ocv_delta = np.diff(self.ocv_table, axis=0)
+        self.ocv_mid = model.ocv(fine, 0.0)
+        self.ocv_half = model.ocv(fine, 1.0) - self.ocv_mid
+        self.slope = model.ocv_slope(fine)
         # A parallel group of k cells has 1/k the resistance: scale by the capacity ratio.
         scale = model.capacity_ah / capacity_ah
         rc_soc = np.linspace(0.0, 1.0, RC_POINTS + 1)
@@ -38,14 +37,12 @@ class CellTables:
 
     def ocv(self, soc: FloatArray, hysteresis: FloatArray) -> tuple[FloatArray, FloatArray]:
         """OCV and its slope dOCV/dSOC (per unit SOC) for each cell."""
-        x = np.clip(soc, 0.0, 1.0) * OCV_POINTS
-        i = np.minimum(x.astype(np.intp), OCV_POINTS - 1)
-        v = self.ocv_table[i] + (x - i)[:, None] * self.ocv_delta[i]
-        return v[:, 0] + hysteresis * v[:, 1], v[:, 2]
+        i = (np.minimum(np.maximum(soc, 0.0), 1.0) * OCV_POINTS + 0.5).astype(np.intp)
+        return self.ocv_mid.take(i) + hysteresis * self.ocv_half.take(i), self.slope.take(i)
 
     def rc(self, soc: FloatArray, temp_rows: FloatArray) -> FloatArray:
         """Columns R0, R1, tau1, R2, tau2 (one row per cell) at each cell's SOC and temperature row."""
-        x = np.clip(soc, 0.0, 1.0) * RC_POINTS
+        x = np.minimum(np.maximum(soc, 0.0), 1.0) * RC_POINTS
         i = np.minimum(x.astype(np.intp), RC_POINTS - 1)
         t = temp_rows.astype(np.intp)
         lo = self.rc_table[t, i]

@@ -7,7 +7,6 @@ value has stayed above it by a margin for ``raise_hold_s``: a limit that flaps m
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 
@@ -112,7 +111,7 @@ class ChargeDischargeLimits:
                 self.in_float = False
                 self._absorb_s = self._tail_s = 0.0
             return
-        if not math.isfinite(cell_v_mean) or cell_v_mean < s.charge_cell_v - 0.03:
+        if not cell_v_mean >= s.charge_cell_v - 0.03:  # also catches NaN
             self._tail_s = 0.0
             return
         self._absorb_s += dt_s
@@ -121,25 +120,38 @@ class ChargeDischargeLimits:
         if self._absorb_s >= s.absorption_time_s or self._tail_s >= 60.0:
             self.in_float = True
 
-    def _charge_factor(self, cell_v_max: float, t_min: float, t_max: float, soc_pct: float) -> float:
-        s = self.settings
-        if not all(math.isfinite(x) for x in (cell_v_max, t_min, t_max)):
-            return 0.0  # cannot prove charging is safe
-        knee_v = s.charge_cell_v - 0.1
-        f_v = _ramp(cell_v_max, s.cell_ov_v - 0.02, min(knee_v, s.cell_ov_v - 0.03))
-        # Cold charging plates lithium: nothing at the limit, full current 10 degC above it.
-        f_cold = _ramp(t_min, s.charge_ut_c, s.charge_ut_c + 10.0)
-        f_hot = _ramp(t_max, s.charge_ot_c, s.charge_ot_c - 5.0)
-        # Taper above 90 % SOC to 10 % of the maximum at full, so cells top off gently.
-        f_soc = 1.0 if soc_pct <= 90.0 else max(0.1, 1.0 - 0.09 * (soc_pct - 90.0))
-        return min(f_v, f_cold, f_hot, f_soc)
+    # The factors run on every sample: plain float arithmetic, and the common case (nothing to derate)
+    # returns before any ramp is computed. NaN fails every comparison, so ``x == x`` tests for it.
 
-    def _discharge_factor(self, cell_v_min: float, t_min: float, t_max: float, soc_pct: float) -> float:
+    def _charge_factor(self, v_max: float, t_min: float, t_max: float, soc_pct: float) -> float:
         s = self.settings
-        if not all(math.isfinite(x) for x in (cell_v_min, t_min, t_max)):
+        if not (v_max == v_max and t_min == t_min and t_max == t_max):
+            return 0.0  # cannot prove charging is safe
+        f = 1.0
+        knee_v = min(s.charge_cell_v - 0.1, s.cell_ov_v - 0.03)
+        if v_max > knee_v:
+            f = min(f, _ramp(v_max, s.cell_ov_v - 0.02, knee_v))
+        # Cold charging plates lithium: nothing at the limit, full current 10 degC above it.
+        if t_min < s.charge_ut_c + 10.0:
+            f = min(f, _ramp(t_min, s.charge_ut_c, s.charge_ut_c + 10.0))
+        if t_max > s.charge_ot_c - 5.0:
+            f = min(f, _ramp(t_max, s.charge_ot_c, s.charge_ot_c - 5.0))
+        # Taper above 90 % SOC to 10 % of the maximum at full, so cells top off gently.
+        if soc_pct > 90.0:
+            f = min(f, max(0.1, 1.0 - 0.09 * (soc_pct - 90.0)))
+        return f
+
+    def _discharge_factor(self, v_min: float, t_min: float, t_max: float, soc_pct: float) -> float:
+        s = self.settings
+        if not (v_min == v_min and t_min == t_min and t_max == t_max):
             return 0.0
-        f_v = _ramp(cell_v_min, s.cell_uv_v + 0.02, s.cell_uv_v + 0.3)
-        f_cold = _ramp(t_min, s.discharge_ut_c, s.discharge_ut_c + 10.0)
-        f_hot = _ramp(t_max, s.discharge_ot_c, s.discharge_ot_c - 5.0)
-        f_soc = max(0.1, _ramp(soc_pct, 0.0, 10.0))
-        return min(f_v, f_cold, f_hot, f_soc)
+        f = 1.0
+        if v_min < s.cell_uv_v + 0.3:
+            f = min(f, _ramp(v_min, s.cell_uv_v + 0.02, s.cell_uv_v + 0.3))
+        if t_min < s.discharge_ut_c + 10.0:
+            f = min(f, _ramp(t_min, s.discharge_ut_c, s.discharge_ut_c + 10.0))
+        if t_max > s.discharge_ot_c - 5.0:
+            f = min(f, _ramp(t_max, s.discharge_ot_c, s.discharge_ot_c - 5.0))
+        if soc_pct < 10.0:
+            f = min(f, max(0.1, soc_pct / 10.0))
+        return f

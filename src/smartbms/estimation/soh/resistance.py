@@ -10,9 +10,11 @@ from __future__ import annotations
 
 
 class ResistanceEstimator:
-    def __init__(self, *, forgetting: float = 0.995, min_step_a: float = 1.0) -> None:
+    def __init__(self, *, forgetting: float = 0.995, min_step_a: float = 1.0, step_noise_v: float = 0.002) -> None:
         self.factor = 1.0
-        self._p = 1.0  # covariance of the factor; starts wide
+        self._p = 0.25  # variance of the factor before any step: +-50 %
+        # Regression in units of the voltage-step noise, so the prior above means what it says.
+        self._scale = 1.0 / step_noise_v
         self.forgetting = forgetting
         self.min_step_a = min_step_a
         self.samples = 0
@@ -21,9 +23,9 @@ class ResistanceEstimator:
         """Feed one sample-to-sample change; steps smaller than ``min_step_a`` are ignored."""
         if abs(delta_current_a) < self.min_step_a or model_r0_ohm <= 0:
             return False
-        phi = model_r0_ohm * delta_current_a
+        phi = model_r0_ohm * delta_current_a * self._scale
         gain = self._p * phi / (self.forgetting + phi * self._p * phi)
-        self.factor += gain * (delta_voltage_v - phi * self.factor)
+        self.factor += gain * (delta_voltage_v * self._scale - phi * self.factor)
         self._p = (self._p - gain * phi * self._p) / self.forgetting
         self.samples += 1
         return True

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from smartbms.errors import RequestRefusedError, SettingsError
 from smartbms.server.context import ServerContext
-from smartbms.server.control import LocalPackControl
+from smartbms.server.control import LocalPackControl, RemotePackControl
 from smartbms.server.deps import Principal, admin, get_context, operator, viewer
 from smartbms.server.routes.packs import pack_or_404
 from smartbms.server.schemas import (
@@ -35,14 +35,17 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def control_or_409(ctx: ServerContext, pack_id: str) -> LocalPackControl:
-    pack_or_404(ctx, pack_id)
+def control_or_409(ctx: ServerContext, pack_id: str, actor: str = "") -> LocalPackControl | RemotePackControl:
+    """The controller here, or the command queue of a pack whose uplink carries a controller."""
+    pack = pack_or_404(ctx, pack_id)
     control = ctx.controls.get(pack_id)
-    if control is None:
-        raise HTTPException(
-            409, f"pack {pack_id!r} is monitored only: change it on the smartbms instance that runs it"
-        )
-    return control
+    if control is not None:
+        return control
+    if pack.source == "remote" and ctx.storage.reported_settings(pack_id) is not None:
+        return RemotePackControl(ctx.storage, pack_id, actor, ctx.latest(pack_id))
+    raise HTTPException(
+        409, f"pack {pack_id!r} is monitored only: its uplink reports no controller to send commands to"
+    )
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -59,7 +62,10 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def get_settings(pack_id: str, ctx: Ctx, _: Viewer) -> SettingsOut:
     """The pack's settings and the JSON schema (with every field's range) of the core's settings model."""
     control = control_or_409(ctx, pack_id)
-    settings = control.settings()
+    try:
+        settings = control.settings()
+    except RequestRefusedError as exc:
+        raise _refused(exc) from None
     return SettingsOut(
         pack_id=pack_id,
         settings=settings.model_dump(mode="json"),
@@ -73,9 +79,11 @@ def get_settings(pack_id: str, ctx: Ctx, _: Viewer) -> SettingsOut:
 )
 def patch_settings(pack_id: str, body: SettingsPatch, ctx: Ctx, principal: Admin) -> Any:
     """Change settings by dotted key; validated by the core's settings model, applied and saved."""
-    control = control_or_409(ctx, pack_id)
+    control = control_or_409(ctx, pack_id, principal.name)
     try:
         old, new = control.update_settings(body.changes)
+    except RequestRefusedError as exc:
+        raise _refused(exc) from None
     except SettingsError as exc:
         problems = [{"field": f, "message": m} for f, m in exc.problems]
         return JSONResponse(status_code=422, content={"detail": str(exc), "problems": problems})
@@ -86,16 +94,32 @@ def patch_settings(pack_id: str, body: SettingsPatch, ctx: Ctx, principal: Admin
                 principal.name, "settings.change", f"pack:{pack_id}/{key}", before.get(key), after[key]
             )
     ctx.hub.publish(pack_id, "settings", {})
-    return SettingsOut(pack_id=pack_id, settings=new.model_dump(mode="json"), json_schema={})
+    return SettingsOut(
+        pack_id=pack_id, settings=new.model_dump(mode="json"), json_schema={}, pending=control.queued
+    )
 
 
 def _command(
-    ctx: ServerContext, principal: Principal, pack_id: str, name: str, old: Any, new: Any, message: str = ""
+    ctx: ServerContext,
+    principal: Principal,
+    control: LocalPackControl | RemotePackControl,
+    pack_id: str,
+    name: str,
+    old: Any,
+    new: Any,
+    message: str = "",
 ) -> CommandOut:
+    if control.queued:
+        new = new if isinstance(new, str) and new.startswith("queued") else f"queued: {new}"
+        message = "queued: the pack receives it in the answer to its next post"
     ctx.storage.add_audit(principal.name, f"command.{name}", f"pack:{pack_id}", old, new)
-    control = ctx.controls[pack_id]
     return CommandOut(
-        pack_id=pack_id, command=name, accepted=True, remote_mode=control.remote_mode(), message=message
+        pack_id=pack_id,
+        command=name,
+        accepted=True,
+        queued=control.queued,
+        remote_mode=control.remote_mode(),
+        message=message,
     )
 
 
@@ -106,28 +130,28 @@ def _refused(exc: RequestRefusedError) -> HTTPException:
 @router.post("/commands/charge", responses=WRITE_RESPONSES)
 def switch_charge(pack_id: str, body: SwitchIn, ctx: Ctx, principal: Operator) -> CommandOut:
     """Allow (on) or stop (off) charging, through the core's remote on/off modes."""
-    control = control_or_409(ctx, pack_id)
+    control = control_or_409(ctx, pack_id, principal.name)
     try:
         old, new = control.switch("charge", body.on)
     except RequestRefusedError as exc:
         raise _refused(exc) from None
-    return _command(ctx, principal, pack_id, "charge", old, new, f"remote mode {new}")
+    return _command(ctx, principal, control, pack_id, "charge", old, new, f"remote mode {new}")
 
 
 @router.post("/commands/discharge", responses=WRITE_RESPONSES)
 def switch_discharge(pack_id: str, body: SwitchIn, ctx: Ctx, principal: Operator) -> CommandOut:
     """Allow (on) or stop (off) discharging; off also stops charging (the core's off-charge-and-system)."""
-    control = control_or_409(ctx, pack_id)
+    control = control_or_409(ctx, pack_id, principal.name)
     old, new = control.switch("discharge", body.on)
-    return _command(ctx, principal, pack_id, "discharge", old, new, f"remote mode {new}")
+    return _command(ctx, principal, control, pack_id, "discharge", old, new, f"remote mode {new}")
 
 
 @router.post("/commands/remote-mode", responses=WRITE_RESPONSES)
 def remote_mode(pack_id: str, body: RemoteModeIn, ctx: Ctx, principal: Operator) -> CommandOut:
     """One of the three remote-off modes, or on."""
-    control = control_or_409(ctx, pack_id)
+    control = control_or_409(ctx, pack_id, principal.name)
     old, new = control.set_remote_mode(body.mode)
-    return _command(ctx, principal, pack_id, "remote-mode", old, new)
+    return _command(ctx, principal, control, pack_id, "remote-mode", old, new)
 
 
 @router.post("/commands/reset-fault", responses=WRITE_RESPONSES)
@@ -135,36 +159,36 @@ def reset_fault(pack_id: str, ctx: Ctx, principal: Operator) -> CommandOut:
     """Leave FAULT; the core honours it only once the fault's condition is gone."""
     from smartbms.core.requests import ResetFault
 
-    control = control_or_409(ctx, pack_id)
+    control = control_or_409(ctx, pack_id, principal.name)
     control.submit(ResetFault())
-    return _command(ctx, principal, pack_id, "reset-fault", None, "requested")
+    return _command(ctx, principal, control, pack_id, "reset-fault", None, "requested")
 
 
 @router.post("/commands/wake", responses=WRITE_RESPONSES)
 def wake(pack_id: str, ctx: Ctx, principal: Operator) -> CommandOut:
     from smartbms.core.requests import Wake, WakeSource
 
-    control = control_or_409(ctx, pack_id)
+    control = control_or_409(ctx, pack_id, principal.name)
     control.submit(Wake(WakeSource.COMMUNICATION))
-    return _command(ctx, principal, pack_id, "wake", None, "requested")
+    return _command(ctx, principal, control, pack_id, "wake", None, "requested")
 
 
 @router.post("/commands/sleep", responses=WRITE_RESPONSES)
 def sleep(pack_id: str, ctx: Ctx, principal: Operator) -> CommandOut:
     from smartbms.core.requests import Sleep
 
-    control = control_or_409(ctx, pack_id)
+    control = control_or_409(ctx, pack_id, principal.name)
     control.submit(Sleep())
-    return _command(ctx, principal, pack_id, "sleep", None, "requested")
+    return _command(ctx, principal, control, pack_id, "sleep", None, "requested")
 
 
 @router.post("/commands/set-soc", responses=WRITE_RESPONSES)
 def set_soc(pack_id: str, body: SocIn, ctx: Ctx, principal: Operator) -> CommandOut:
     """Set the estimator's state of charge (after a manual full charge, say)."""
-    control = control_or_409(ctx, pack_id)
+    control = control_or_409(ctx, pack_id, principal.name)
     old = (ctx.latest(pack_id) or {}).get("soc_pct")
     try:
         control.set_soc(body.soc_pct)
     except RequestRefusedError as exc:
         raise _refused(exc) from None
-    return _command(ctx, principal, pack_id, "set-soc", old, body.soc_pct)
+    return _command(ctx, principal, control, pack_id, "set-soc", old, body.soc_pct)

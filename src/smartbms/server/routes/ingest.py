@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import ValidationError
 
+from smartbms.errors import SettingsError
 from smartbms.server.context import ServerContext
 from smartbms.server.deps import Principal, get_context, require_ingest
-from smartbms.server.schemas import IngestIn, IngestOut, Rejected, TelemetryIn
+from smartbms.server.schemas import CommandFor, IngestIn, IngestOut, Rejected, TelemetryIn
 
 router = APIRouter(prefix="/api", tags=["ingest"])
 Ctx = Annotated[ServerContext, Depends(get_context)]
@@ -46,4 +47,32 @@ def _ingest(ctx: ServerContext, pack_id: str, body: IngestIn) -> IngestOut:
         ctx.count_rejected(len(rejected))
     events = [e.model_dump() for e in body.events]
     result = ctx.ingest(pack_id, good, events, source="remote")
-    return IngestOut(stored=result.stored, duplicates=result.duplicates, rejected=rejected)
+    settings_rejected = None
+    if body.settings is not None:
+        from smartbms.core.settings import settings_from_dict
+
+        try:
+            settings = settings_from_dict(body.settings)
+        except SettingsError as exc:
+            settings_rejected = str(exc)
+        else:
+            ctx.storage.save_reported_settings(pack_id, settings.model_dump(mode="json"))
+    for ack in body.acks:
+        if ctx.storage.finish_command(pack_id, ack.id, ack.ok, ack.result):
+            ctx.storage.add_audit(
+                f"pack:{pack_id}",
+                "command.result",
+                f"pack:{pack_id}",
+                ack.id,
+                ("done: " if ack.ok else "refused: ") + ack.result,
+            )
+    commands = [
+        CommandFor(id=c.id, kind=c.kind, payload=c.payload) for c in ctx.storage.pending_commands(pack_id)
+    ]
+    return IngestOut(
+        stored=result.stored,
+        duplicates=result.duplicates,
+        rejected=rejected,
+        commands=commands,
+        settings_rejected=settings_rejected,
+    )

@@ -62,7 +62,8 @@ def summary(ctx: ServerContext, pack: PackRecord, open_alerts: int) -> dict[str,
         "source": pack.source,
         "last_seen": pack.last_seen,
         "stale": stale,
-        "controllable": pack.pack_id in ctx.controls,
+        "controllable": pack.pack_id in ctx.controls
+        or (pack.source == "remote" and ctx.storage.reported_settings(pack.pack_id) is not None),
         "alarms": [alarm_out(str(c)) for c in codes],
         "open_alerts": open_alerts,
         "latest": latest,
@@ -74,7 +75,8 @@ def list_packs(ctx: Ctx, _: Viewer) -> list[PackSummary]:
     """Every pack, the ones with alarms first, then the silent ones."""
     open_counts: dict[str, int] = {}
     for episode in ctx.storage.episodes(open_only=True, limit=10_000):
-        open_counts[episode.pack_id] = open_counts.get(episode.pack_id, 0) + 1
+        if episode.key != "no-data":  # shown by the pack's stale flag instead
+            open_counts[episode.pack_id] = open_counts.get(episode.pack_id, 0) + 1
     out = [PackSummary(**summary(ctx, p, open_counts.get(p.pack_id, 0))) for p in ctx.storage.list_packs()]
     out.sort(key=lambda s: (not (s.alarms or s.open_alerts), not s.stale, s.pack_id))
     return out
@@ -93,7 +95,7 @@ def create_pack(body: PackIn, ctx: Ctx, principal: Admin) -> PackSummary:
 @router.get("/packs/{pack_id}", responses={404: {}})
 def get_pack(pack_id: str, ctx: Ctx, _: Viewer) -> PackDetail:
     pack = pack_or_404(ctx, pack_id)
-    episodes = ctx.storage.episodes(pack_id=pack_id, open_only=True)
+    episodes = [e for e in ctx.storage.episodes(pack_id=pack_id, open_only=True) if e.key != "no-data"]
     control = ctx.controls.get(pack_id)
     return PackDetail(
         **summary(ctx, pack, len(episodes)),

@@ -14,6 +14,7 @@ from smartbms.server.storage.records import (
     Channel,
     Episode,
     PackRecord,
+    QueuedCommand,
     Session,
     StoredEvent,
     User,
@@ -157,6 +158,28 @@ class Storage(ABC):
 
     @abstractmethod
     def audit_log(self, *, target_prefix: str | None = None, limit: int = 200) -> list[AuditEntry]: ...
+
+    # -- remote packs: reported settings and queued commands ------------------------------
+    @abstractmethod
+    def save_reported_settings(self, pack_id: str, settings: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def reported_settings(self, pack_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def queue_command(
+        self, pack_id: str, kind: str, payload: dict[str, Any], created_by: str
+    ) -> QueuedCommand: ...
+
+    @abstractmethod
+    def pending_commands(self, pack_id: str, limit: int = 50) -> list[QueuedCommand]:
+        """Commands not yet acknowledged, oldest first (re-sent until the pack acknowledges them)."""
+
+    @abstractmethod
+    def finish_command(self, pack_id: str, command_id: int, ok: bool, result: str) -> bool: ...
+
+    @abstractmethod
+    def commands(self, pack_id: str, limit: int = 100) -> list[QueuedCommand]: ...
 
     # -- alerts ----------------------------------------------------------------------
     @abstractmethod

@@ -102,6 +102,21 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class QueuedCommand:
+    """A command for a pack that only posts telemetry, delivered in the answers to its posts."""
+
+    id: int
+    pack_id: str
+    kind: str
+    payload: dict[str, Any]
+    created_by: str
+    created_at: float
+    done_at: float | None = None
+    ok: bool | None = None
+    result: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Episode:
     id: int
     pack_id: str

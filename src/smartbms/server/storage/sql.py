@@ -30,6 +30,7 @@ from smartbms.server.storage.records import (
     Channel,
     Episode,
     PackRecord,
+    QueuedCommand,
     Session,
     StoredEvent,
     User,
@@ -99,6 +100,12 @@ CREATE TABLE IF NOT EXISTS alert_rules (
     trip {real} NOT NULL, clear_at {real} NOT NULL, duration_s {real} NOT NULL, enabled INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS channels (
     id {id}, kind TEXT NOT NULL, target TEXT NOT NULL, enabled INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reported_settings (
+    pack_id TEXT PRIMARY KEY, settings TEXT NOT NULL, reported_at {real} NOT NULL);
+CREATE TABLE IF NOT EXISTS commands (
+    id {id}, pack_id TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, created_by TEXT NOT NULL,
+    created_at {real} NOT NULL, done_at {real}, ok INTEGER, result TEXT);
+CREATE INDEX IF NOT EXISTS commands_pack ON commands (pack_id, id);
 CREATE TABLE IF NOT EXISTS episodes (
     id {id}, pack_id TEXT NOT NULL, key TEXT NOT NULL, title TEXT NOT NULL,
     started_at {real} NOT NULL, cleared_at {real}, detail TEXT NOT NULL);
@@ -723,3 +730,73 @@ class SqlStorage(Storage):
             (*params, limit),
         )
         return [Episode(*r) for r in rows]
+
+    # -- remote packs ----------------------------------------------------------------------
+    def save_reported_settings(self, pack_id: str, settings: dict[str, Any]) -> None:
+        text = json.dumps(settings)
+        self._write(
+            lambda cur: (
+                self._exec(
+                    cur,
+                    "INSERT INTO reported_settings (pack_id, settings, reported_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (pack_id) DO UPDATE SET settings = excluded.settings, "
+                    "reported_at = excluded.reported_at",
+                    (pack_id, text, time.time()),
+                )
+                and None
+            )
+        )
+
+    def reported_settings(self, pack_id: str) -> dict[str, Any] | None:
+        rows = self._read("SELECT settings FROM reported_settings WHERE pack_id = ?", (pack_id,))
+        return dict(json.loads(rows[0][0])) if rows else None
+
+    _COMMAND_COLS = "id, pack_id, kind, payload, created_by, created_at, done_at, ok, result"
+
+    @staticmethod
+    def _command(row: tuple[Any, ...]) -> QueuedCommand:
+        ok = None if row[7] is None else bool(row[7])
+        return QueuedCommand(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6], ok, row[8])
+
+    def queue_command(
+        self, pack_id: str, kind: str, payload: dict[str, Any], created_by: str
+    ) -> QueuedCommand:
+        now = time.time()
+
+        def job(cur: Cursor) -> int:
+            self._exec(
+                cur,
+                "INSERT INTO commands (pack_id, kind, payload, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (pack_id, kind, json.dumps(payload), created_by, now),
+            )
+            return int(cur.fetchone()[0])
+
+        return QueuedCommand(self._write(job), pack_id, kind, payload, created_by, now)
+
+    def pending_commands(self, pack_id: str, limit: int = 50) -> list[QueuedCommand]:
+        rows = self._read(
+            f"SELECT {self._COMMAND_COLS} FROM commands "
+            "WHERE pack_id = ? AND done_at IS NULL ORDER BY id LIMIT ?",
+            (pack_id, limit),
+        )
+        return [self._command(r) for r in rows]
+
+    def finish_command(self, pack_id: str, command_id: int, ok: bool, result: str) -> bool:
+        def job(cur: Cursor) -> bool:
+            self._exec(
+                cur,
+                "UPDATE commands SET done_at = ?, ok = ?, result = ? "
+                "WHERE id = ? AND pack_id = ? AND done_at IS NULL",
+                (time.time(), int(ok), result, command_id, pack_id),
+            )
+            return int(cur.rowcount) > 0
+
+        return self._write(job)
+
+    def commands(self, pack_id: str, limit: int = 100) -> list[QueuedCommand]:
+        rows = self._read(
+            f"SELECT {self._COMMAND_COLS} FROM commands WHERE pack_id = ? ORDER BY id DESC LIMIT ?",
+            (pack_id, limit),
+        )
+        return [self._command(r) for r in rows]

@@ -275,6 +275,9 @@ async function packLive(packId, detail, body) {
     summary.replaceChildren(
       h("div", { className: "card" }, socGauge(s.soc_pct),
         h("div", { className: "row" }, onOff("Charge", s.charge_enabled, "charge-state"), onOff("Discharge", s.discharge_enabled, "discharge-state")),
+        "load_disconnect_closed" in s || "charge_disconnect_closed" in s ? h("div", { className: "row outputs" },
+          onOff("Load output", s.load_disconnect_closed, "load-output"), onOff("Charge output", s.charge_disconnect_closed, "charge-output"),
+          s.prealarm_output ? h("span", { className: "badge warn", id: "prealarm" }, "Pre-alarm") : null) : null,
         h("p", { className: "muted" }, `Remote mode: `, h("span", { id: "remote-mode" }, s.remote_mode || detail.remote_mode || "–"))),
       h("div", { className: "card" }, h("div", { className: "metrics" },
         metric("Voltage", num(s.voltage_v, 2, " V"), "m-voltage"),
@@ -295,7 +298,7 @@ async function packLive(packId, detail, body) {
           h("span", {}, h("span", { className: "swatch max" }), ` max ${mx.toFixed(3)} V (cell ${cv.indexOf(mx) + 1})`),
           h("span", { id: "cell-delta" }, `Δ ${((mx - mn) * 1000).toFixed(0)} mV`),
           h("span", {}, h("span", { className: "swatch bal" }), ` balancing: ${(s.balancing_cells || []).join(", ") || "none"}`)),
-        cellBars(cv, s.balancing_cells || []));
+        cellBars(cv, s.balancing_cells || [], cells.clientWidth - 32));
     } else cells.replaceChildren(h("h2", {}, "Cell voltages"), h("p", { className: "muted" }, "No cell voltages reported."));
     const codes = s.alarms || [];
     const known = new Map(detail.alarms.map((a) => [a.code, a]));
@@ -326,7 +329,7 @@ async function packLive(packId, detail, body) {
 function drawControls(packId, detail, box) {
   box.replaceChildren(h("h2", {}, "Controls"));
   if (!detail.controllable) {
-    box.append(h("p", { className: "muted" }, "This pack is monitored only; control it on the smartbms instance that runs it."));
+    box.append(h("p", { className: "muted" }, "This pack is monitored only: its uplink reports no controller to send commands to."));
     return;
   }
   if (!canOperate()) {
@@ -338,7 +341,7 @@ function drawControls(packId, detail, box) {
     if (!(await confirmAction(question))) return;
     try {
       const r = await api(`${base}/${path}`, { method: "POST", body });
-      toast(`${r.command}: done${r.remote_mode ? ` (remote mode ${r.remote_mode})` : ""}`);
+      toast(r.queued ? `${r.command}: queued for the pack's next report` : `${r.command}: done${r.remote_mode ? ` (remote mode ${r.remote_mode})` : ""}`);
     } catch (err) { toast(err.message, true); }
   };
   const btn = (label, id, question, path, body, cls) =>
@@ -395,8 +398,9 @@ async function packHistory(packId, detail, body) {
       ["Lowest / highest cell", [{ color: "#2e86de", points: col(pts, "cell_min_v") }, { color: "#c62828", points: col(pts, "cell_max_v") }], " V"],
       ["Temperatures min / max", [{ color: "#2e86de", points: col(pts, "temp_min_c") }, { color: "#c62828", points: col(pts, "temp_max_c") }], " °C"],
     ];
+    const width = Math.min(charts.clientWidth, charts.clientWidth >= 980 ? (charts.clientWidth - 16) / 2 : 9999) - 34;
     charts.replaceChildren(...spec.map(([name, series, unit]) =>
-      h("div", { className: "card" }, h("h2", {}, name), lineChart(series, { unit, range, onZoom }))));
+      h("div", { className: "card" }, h("h2", {}, name), lineChart(series, { unit, range, onZoom, width }))));
   }
   await load();
   const timer = setInterval(() => { if (!zoom) load(); }, 15000);
@@ -440,7 +444,7 @@ function rangeHint(p) {
 
 async function packSettings(packId, detail, body) {
   if (!detail.controllable) {
-    body.append(h("p", { className: "card muted" }, "Settings of a monitored-only pack are changed on the smartbms instance that runs it."));
+    body.append(h("p", { className: "card muted" }, "This pack is monitored only: its uplink reports no settings."));
     return null;
   }
   const data = await api(`/api/packs/${encodeURIComponent(packId)}/settings`);
@@ -491,7 +495,7 @@ async function packSettings(packId, detail, body) {
         f.value = v; f.wrap.classList.remove("changed");
         if (f.input.type === "checkbox") f.input.checked = v; else f.input.value = v;
       }
-      message.replaceChildren(h("p", { className: "badge ok" }, "Saved."));
+      message.replaceChildren(h("p", { className: "badge ok" }, r.pending ? "Queued: the pack applies it when it next reports." : "Saved."));
     } catch (err) {
       message.replaceChildren(h("p", { className: "error" }, err.message));
       for (const p of (err.data && err.data.problems) || []) {

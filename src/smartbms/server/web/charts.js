@@ -37,9 +37,9 @@ export function socGauge(soc) {
 }
 
 // Cell voltages as bars; the lowest and highest cell coloured, balancing cells marked underneath.
-export function cellBars(cells, balancing = []) {
+export function cellBars(cells, balancing = [], width = 640) {
   const n = cells.length;
-  const W = 640, H = 240, left = 44, right = 8, top = 10, bottom = 40;
+  const W = Math.max(300, width), H = 240, left = 44, right = 8, top = 10, bottom = 40;
   const finite = cells.filter(Number.isFinite);
   const min = Math.min(...finite), max = Math.max(...finite);
   const pad = Math.max(0.01, (max - min) * 0.5);
@@ -63,7 +63,7 @@ export function cellBars(cells, balancing = []) {
     rect.append(svg("title", {}, `cell ${i + 1}: ${Number.isFinite(v) ? v.toFixed(3) + " V" : "no reading"}` +
       (bal.has(i + 1) ? " (balancing)" : "")));
     root.append(rect);
-    if (n <= 32) root.append(svg("text", { x: x + w / 2, y: H - bottom + 14, "text-anchor": "middle" }, i + 1));
+    if (band >= 14) root.append(svg("text", { x: x + w / 2, y: H - bottom + 14, "text-anchor": "middle" }, i + 1));
     if (bal.has(i + 1)) {
       root.append(svg("rect", { x, y: H - bottom + 20, width: w, height: 6, rx: 2, class: "bal",
         "data-balancing": i + 1 }));
@@ -73,8 +73,8 @@ export function cellBars(cells, balancing = []) {
 }
 
 // A time-series chart; drag across it to zoom (onZoom(t0, t1)), double-click to reset (onZoom(null)).
-export function lineChart(series, { unit = "", range = null, onZoom = null, height = 180 } = {}) {
-  const W = 640, H = height, left = 52, right = 10, top = 10, bottom = 24;
+export function lineChart(series, { unit = "", range = null, onZoom = null, height = 180, width = 640 } = {}) {
+  const W = Math.max(300, width), H = height, left = 52, right = 10, top = 10, bottom = 24;
   const pts = series.flatMap((s) => s.points.filter((p) => Number.isFinite(p[1])));
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart line" });
   if (!pts.length) {
