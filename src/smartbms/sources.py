@@ -88,7 +88,7 @@ class BoardBridge:
                     self._written = (None, None)
                     self._wake.notify_all()
                     failed = (charge, discharge)
-                    self._wake.wait_for(lambda: self._closed or self._wanted != failed, 5.0)
+                    self._wake.wait_for(lambda failed=failed: self._closed or self._wanted != failed, 5.0)
                 continue
             with self._wake:
                 self._written = (written_charge, written_discharge)
