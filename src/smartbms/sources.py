@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -87,12 +88,14 @@ class BoardBridge:
                     # and wait for that decision instead of hammering a failing link.
                     self._written = (None, None)
                     self._wake.notify_all()
-                    failed = (charge, discharge)
-                    self._wake.wait_for(lambda failed=failed: self._closed or self._wanted != failed, 5.0)
+                    self._wake.wait_for(functools.partial(self._moved_on_from, (charge, discharge)), 5.0)
                 continue
             with self._wake:
                 self._written = (written_charge, written_discharge)
                 self._wake.notify_all()
+
+    def _moved_on_from(self, failed: tuple[bool, bool]) -> bool:
+        return self._closed or self._wanted != failed
 
     def close(self) -> None:
         with self._wake:
