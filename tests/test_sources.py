@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from tests.core.helpers import pack_settings
 
@@ -98,3 +99,14 @@ def test_read_only_board_is_monitored_without_writes() -> None:
     assert controller.latest is not None and controller.latest.state.value == "NORMAL"
     assert board.writes == [] and bridge.write_errors == 0
     bridge.close()
+
+
+def test_first_run_on_a_board_adopts_its_topology(tmp_path: Path) -> None:
+    from smartbms.app import adopt_board_topology
+    from smartbms.core.settings import load_settings
+
+    board = FakeBoard()
+    settings = adopt_board_topology(board, tmp_path / "settings.toml", wait_s=1.0)
+    assert settings is not None and load_settings(tmp_path / "settings.toml") == settings
+    assert settings.pack.cells_series == 4 and settings.pack.temperature_sensors == 2
+    assert settings.pack.chemistry == "LFP"

@@ -42,6 +42,37 @@ def load_or_create_settings(data_dir: Path, explicit: Path | None = None) -> tup
     return settings, path
 
 
+def adopt_board_topology(board: Any, path: Path, wait_s: float = 15.0) -> Settings | None:
+    """First run on a board: write settings that match what the board reports (cells in
+    series, temperature sensors, capacity), so the core does not fail safe on a pack of
+    another shape. The chemistry cannot be read from a board: NMC when a cell sits above
+    any LFP voltage, LFP otherwise, and the user is told to check it."""
+    deadline = time.monotonic() + wait_s
+    telemetry = board.latest()
+    while telemetry is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        telemetry = board.latest()
+    if telemetry is None or not telemetry.cell_voltages_v:
+        print_err("no status from the board yet: using default settings; check `smartbms config show`")
+        return None
+    cells = [v for v in telemetry.cell_voltages_v if math.isfinite(v)]
+    pack: dict[str, Any] = {
+        "cells_series": len(telemetry.cell_voltages_v),
+        "temperature_sensors": len(telemetry.temperatures_c or ()),
+        "chemistry": "NMC" if cells and max(cells) > 3.75 else "LFP",
+    }
+    if telemetry.capacity_ah:
+        pack["nominal_capacity_ah"] = telemetry.capacity_ah
+    settings = default_settings(**pack)
+    save_settings(settings, path)
+    print_err(
+        f"settings made from the board: {settings.pack_label}, {settings.pack.temperature_sensors} temperature "
+        f"sensors, {settings.pack.nominal_capacity_ah:g} Ah; chemistry assumed {settings.pack.chemistry}: "
+        f"check it with `smartbms config show` ({path})"
+    )
+    return settings
+
+
 def _has(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -75,22 +106,29 @@ def build_main_job(
     data_dir.mkdir(parents=True, exist_ok=True)
     event_log = EventLog(data_dir / "events.sqlite")
     closers: list[Any] = [event_log]
+    board = None
+    if source_spec:
+        from smartbms.drivers.source import open_board
+
+        board = open_board(source_spec)
+        board.start()
+        if settings_file is None and not settings_path(data_dir).exists():
+            adopt_board_topology(board, settings_path(data_dir))
     try:
         settings, path = load_or_create_settings(data_dir, settings_file)
     except SettingsError as exc:
         # The BMS refuses to start on bad settings; the log says why.
         event_log.append([Event(time.time(), EventKind.TRIP, "E-CONFIG", f"invalid settings: {exc}", {})])
         event_log.close()
+        if board is not None:
+            board.close()
         raise
     source: Any
     actuator: Any
-    if source_spec:
-        from smartbms.drivers.source import open_board
+    if board is not None:
         from smartbms.sources import BoardBridge
 
-        board = open_board(source_spec)
-        board.start()
-        bridge = BoardBridge(board, source_spec)
+        bridge = BoardBridge(board, str(source_spec))
         source = actuator = bridge
         closers.append(bridge)
     else:
