@@ -100,10 +100,17 @@ def run_strategy(strategy: str, days: float, tick_s: float, seed: int) -> dict[s
         {**SETTINGS_CHANGES, "balancing.strategy": strategy}
     )
     scenario = Scenario(
-        settings=settings, profile="solar_day", duration_s=days * DAY, tick_s=tick_s, plant_step_s=tick_s,
-        seed=seed, initial_soc_pct=50.0, profile_options=dict(PROFILE_OPTIONS),
+        settings=settings,
+        profile="solar_day",
+        duration_s=days * DAY,
+        tick_s=tick_s,
+        plant_step_s=tick_s,
+        seed=seed,
+        initial_soc_pct=50.0,
+        profile_options=dict(PROFILE_OPTIONS),
         variation=CellVariation(capacity_spread_pct=3.0, initial_soc_spread_pct=10.0),
-        estimator=strategy in ("soc", "active"), record_every_s=600.0,
+        estimator=strategy in ("soc", "active"),
+        record_every_s=600.0,
     )
     sim = Simulation(scenario)
     tracker = DayTracker()
@@ -126,8 +133,11 @@ def run_strategy(strategy: str, days: float, tick_s: float, seed: int) -> dict[s
         "wall_s": round(time.perf_counter() - wall, 1),
         "bled_ah_per_cell": [round(float(x), 2) for x in sim.source.plant.bled_ah[0]],
     }
-    print(f"{strategy}: done in {out['wall_s']} s; last day spread {per_day[-1]['spread_mv'] if per_day else '-'} mV",
-          file=sys.stderr, flush=True)
+    print(
+        f"{strategy}: done in {out['wall_s']} s; last day spread {per_day[-1]['spread_mv'] if per_day else '-'} mV",
+        file=sys.stderr,
+        flush=True,
+    )
     return out
 
 
@@ -141,7 +151,9 @@ def _markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "Pack: 16S LFP 280 Ah (PyBaMM Prada2013-derived cell tables), capacity spread 3 % and initial SOC spread "
         "10 % (full width of uniform draws), mean initial SOC 50 %, solar-day profile (a 4.3 kW array, a household "
         "load of 45 % of the pack energy per day), the full BMS core in the loop at the stated tick. Balancer "
-        "hardware assumed: " + ", ".join(f"`{k}={v}`" for k, v in SETTINGS_CHANGES.items()) + "; other balancing "
+        "hardware assumed: "
+        + ", ".join(f"`{k}={v}`" for k, v in SETTINGS_CHANGES.items())
+        + "; other balancing "
         "settings at their defaults (start 3.40 V, start Δ 10 mV, stop Δ 5 mV; SOC start Δ 1 %, stop Δ 0.3 %).",
         "",
         "End of charge = the moment the charger leaves absorption that day (else the day's highest mean SOC). "
@@ -218,12 +230,16 @@ def main() -> None:
         results = [f.result() for f in futures]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(_markdown(results, args), encoding="utf-8")
-    (args.out.parent / "balancing_results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    (args.out.parent / "balancing_results.json").write_text(
+        json.dumps(results, indent=1) + "\n", encoding="utf-8"
+    )
     _plot(results, args.out.parent / "images" / "balancing_spread.png")
     for r in results:
         d = r["days"][-1]
-        print(f"{r['strategy']:8s} last day: spread {d['spread_mv']:.1f} mV, usable {d['usable_pct_of_weakest']:.2f} %"
-              f" of the weakest cell; alarms {r['protection_codes']}")
+        print(
+            f"{r['strategy']:8s} last day: spread {d['spread_mv']:.1f} mV, usable {d['usable_pct_of_weakest']:.2f} %"
+            f" of the weakest cell; alarms {r['protection_codes']}"
+        )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,9 @@ def adopt_board_topology(board: Any, path: Path, wait_s: float = 15.0) -> Settin
     settings = default_settings(**pack)
     save_settings(settings, path)
     print_err(
-        f"settings made from the board: {settings.pack_label}, {settings.pack.temperature_sensors} temperature "
-        f"sensors, {settings.pack.nominal_capacity_ah:g} Ah; chemistry assumed {settings.pack.chemistry}: "
+        f"settings made from the board: {settings.pack_label}, "
+        f"{settings.pack.temperature_sensors} temperature sensors, {settings.pack.nominal_capacity_ah:g} Ah; "
+        f"chemistry assumed {settings.pack.chemistry}: "
         f"check it with `smartbms config show` ({path})"
     )
     return settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,3 +155,28 @@ def test_viewer_sees_but_cannot_write(browser: Any, admin_page: Any, dash: LiveD
     assert status == 403
     assert not page.is_visible("#nav-admin")
     context.close()
+
+
+def test_history_charts_zoom_by_dragging(admin_page: Any, dash: LiveDashboard) -> None:
+    page = admin_page
+    page.goto(dash.url + "#/pack/local/history")
+    page.wait_for_selector("#resolution:has-text('points')")
+    page.click("[data-range='900']")
+    labels = (
+        "() => [...document.querySelectorAll('.chart.line')[0].querySelectorAll('text')]"
+        ".map(t => t.textContent)"
+    )
+    page.wait_for_timeout(300)
+    before = page.evaluate(labels)
+    box = page.locator(".chart.line").first.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.6, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.98, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"(old) => ({labels})().join() !== old.join()", arg=before)
+    with_seconds = re.compile(r"\d{1,2}:\d{2}:\d{2}")
+    # A window under 10 minutes is labelled to the second; double-click goes back to 15 minutes.
+    assert any(with_seconds.search(t) for t in page.evaluate(labels))
+    page.dblclick(".chart.line >> nth=0")
+    page.wait_for_function(f"() => !({labels})().some(t => /\\d:\\d\\d:\\d\\d/.test(t))")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add this area's subcommands to the ``smartbms`` parser."""
     p = subparsers.add_parser(
         "characterize",
@@ -20,7 +20,9 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     p.add_argument("--chemistry", required=True, choices=["LFP", "NMC", "LTO"], type=str.upper)
     p.add_argument("--discharge", required=True, type=Path, help="slow discharge from full to empty")
     p.add_argument("--charge", required=True, type=Path, help="slow charge from empty to full")
-    p.add_argument("--pulse", required=True, type=Path, action="append", help="pulse test (repeat per temperature)")
+    p.add_argument(
+        "--pulse", required=True, type=Path, action="append", help="pulse test (repeat per temperature)"
+    )
     p.add_argument("--name", default="", help="name stored in the model")
     p.add_argument("-o", "--output", required=True, type=Path, help="model JSON to write")
     p.set_defaults(func=_characterize)
@@ -28,12 +30,15 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     p = subparsers.add_parser(
         "estimate",
         help="replay a recorded trace through the SOC/SOH estimator",
-        description="Replay TRACE.csv (time_s,current_a,voltage_v,temperature_c; current positive = charging) "
+        description="Replay TRACE.csv (time_s,current_a,voltage_v,temperature_c; current positive = "
+        "charging) "
         "and write time_s,soc_pct,soc_sigma_pct,soh_pct.",
     )
     p.add_argument("--cell", required=True, help="cell model JSON, or LFP/NMC/LTO for a shipped model")
     p.add_argument("--capacity-ah", required=True, type=float, help="capacity of the cell or parallel group")
-    p.add_argument("--initial-soc", type=float, default=None, metavar="PCT", help="start SOC (default: from OCV)")
+    p.add_argument(
+        "--initial-soc", type=float, default=None, metavar="PCT", help="start SOC (default: from OCV)"
+    )
     p.add_argument("--cells-series", type=int, default=1, help="the trace voltage is of N cells in series")
     p.add_argument("-o", "--output", type=Path, default=None, help="CSV to write (default: stdout)")
     p.add_argument("trace", type=Path, metavar="TRACE.csv")
@@ -51,7 +56,9 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--sample-s", default="1", help="comma-separated sampling periods in s (1, 10)")
     p.add_argument("--model", default="SPMe", choices=["SPM", "SPMe", "DFN"])
-    p.add_argument("--full", action="store_true", help="the design note's sweep: -10/0/25/45 degC, 20 seeds, 1+10 s")
+    p.add_argument(
+        "--full", action="store_true", help="the design note's sweep: -10/0/25/45 degC, 20 seeds, 1+10 s"
+    )
     p.add_argument("--no-resistance", action="store_true", help="skip the resistance-learning check")
     p.add_argument("--write", type=Path, default=None, help="write the Markdown report here")
     p.set_defaults(func=_validate)
@@ -70,8 +77,10 @@ def _characterize(args: argparse.Namespace) -> int:
     )
     model.save(args.output)
     temps = ", ".join(f"{t:g}" for t in model.temperatures_c)
-    print(f"wrote {args.output}: {model.chemistry}, {model.capacity_ah:.4g} Ah, "
-          f"{model.voltage_min_v:.3g}-{model.voltage_max_v:.3g} V, temperatures {temps} degC")
+    print(
+        f"wrote {args.output}: {model.chemistry}, {model.capacity_ah:.4g} Ah, "
+        f"{model.voltage_min_v:.3g}-{model.voltage_max_v:.3g} V, temperatures {temps} degC"
+    )
     return 0
 
 
@@ -95,7 +104,9 @@ def _estimate(args: argparse.Namespace) -> int:
     out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     try:
         out.write("time_s,soc_pct,soc_sigma_pct,soh_pct\n")
-        for t, soc, sigma, soh in zip(result.time_s, result.soc_pct, result.soc_sigma_pct, result.soh_pct, strict=True):
+        for t, soc, sigma, soh in zip(
+            result.time_s, result.soc_pct, result.soc_sigma_pct, result.soh_pct, strict=True
+        ):
             out.write(f"{t:.3f},{soc:.3f},{sigma:.3f},{soh:.2f}\n")
     finally:
         if args.output:
@@ -103,7 +114,8 @@ def _estimate(args: argparse.Namespace) -> int:
     counters = result.estimator.counters
     if counters.missing_current or counters.missing_cell_voltages or counters.missing_temperatures:
         print(
-            f"note: {counters.missing_current} samples without current, {counters.missing_cell_voltages} without "
+            f"note: {counters.missing_current} samples without current, "
+            f"{counters.missing_cell_voltages} without "
             f"voltage, {counters.missing_temperatures} without temperature (estimate carried through)",
             file=sys.stderr,
         )

@@ -26,8 +26,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--cells", type=int, help="cells in series")
     p.add_argument("--capacity", type=float, help="nominal capacity in Ah")
     p.add_argument("--strategy", choices=("none", "passive", "soc", "active"), help="balancing strategy")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any setting, e.g. "
-                   "balancing.bleed_resistance_ohm=10 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any setting, e.g. balancing.bleed_resistance_ohm=10 (repeatable)",
+    )
     p.add_argument("--profile", help="load/charge profile (see above)")
     p.add_argument("--duration", type=float, help="simulated seconds (default 86400)")
     p.add_argument("--days", type=float, help="simulated days (instead of --duration)")
@@ -42,8 +47,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--record-every", type=float, help="trace row interval in simulated seconds (default 60)")
     p.add_argument("--out", type=Path, help="trace file (.csv or .parquet)")
     p.add_argument("--summary", type=Path, help="summary file (.json); printed in any case")
-    p.add_argument("--plot", type=Path, nargs="?", const=Path("simulation.png"), help="write a PNG (default "
-                   "simulation.png)")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        nargs="?",
+        const=Path("simulation.png"),
+        help="write a PNG (default simulation.png)",
+    )
     p.set_defaults(func=cmd_simulate)
 
 
@@ -74,7 +84,9 @@ def build_scenario(args: argparse.Namespace) -> Any:
     from smartbms.sim.simulation import Scenario, ScenarioError
 
     settings = load_settings(args.settings) if args.settings else None
-    scenario: Scenario = load_scenario(args.scenario, settings) if args.scenario else scenario_from_dict({}, settings)
+    scenario: Scenario = (
+        load_scenario(args.scenario, settings) if args.scenario else scenario_from_dict({}, settings)
+    )
     s = scenario.settings
     pack_changes: dict[str, Any] = {}
     if args.chemistry:
@@ -102,8 +114,13 @@ def build_scenario(args: argparse.Namespace) -> Any:
         updates["duration_s"] = args.days * 86_400.0
     if args.duration is not None:
         updates["duration_s"] = args.duration
-    for flag, key in (("tick", "tick_s"), ("seed", "seed"), ("ambient", "ambient_c"), ("soc", "initial_soc_pct"),
-                      ("record_every", "record_every_s")):
+    for flag, key in (
+        ("tick", "tick_s"),
+        ("seed", "seed"),
+        ("ambient", "ambient_c"),
+        ("soc", "initial_soc_pct"),
+        ("record_every", "record_every_s"),
+    ):
         value = getattr(args, flag)
         if value is not None:
             updates[key] = value
@@ -140,8 +157,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from smartbms.sim.plot import plot_result
 
         s = scenario.settings
-        title = (f"{s.pack_label} {s.pack.nominal_capacity_ah:g} Ah · profile {scenario.profile} · balancing "
-                 f"{s.balancing.strategy} · seed {scenario.seed}")
+        title = (
+            f"{s.pack_label} {s.pack.nominal_capacity_ah:g} Ah · profile {scenario.profile} · balancing "
+            f"{s.balancing.strategy} · seed {scenario.seed}"
+        )
         plot_result(result, args.plot, title)
         result.summary["plot"] = str(args.plot)
     text = json.dumps(result.summary, indent=2)

@@ -24,6 +24,8 @@ from smartbms.estimation.errors import CellModelError
 FORMAT = "smartbms.cell_model/1"
 CHEMISTRIES = ("LFP", "NMC", "LTO")
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.intp]
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,26 +106,27 @@ class CellModel:
     def ocv(self, soc: FloatArray | float, hysteresis: FloatArray | float = 0.0) -> FloatArray:
         """OCV at ``soc`` with hysteresis state -1 (discharge branch) .. +1 (charge branch)."""
         d = self._derived
-        return np.interp(soc, d["fine"], d["mid"]) + np.asarray(hysteresis) * np.interp(
-            soc, d["fine"], d["half"]
+        mid = np.interp(soc, d["fine"], d["mid"])
+        return np.asarray(
+            mid + np.asarray(hysteresis) * np.interp(soc, d["fine"], d["half"]), dtype=np.float64
         )
 
     def ocv_slope(self, soc: FloatArray | float) -> FloatArray:
         """dOCV/dSOC of the mean curve in volts per unit SOC."""
         d = self._derived
-        return np.interp(soc, d["fine"], d["slope"])
+        return np.asarray(np.interp(soc, d["fine"], d["slope"]), dtype=np.float64)
 
     def soc_from_ocv(self, voltage_v: FloatArray | float, hysteresis: float = 0.0) -> FloatArray:
         """Invert the OCV curve of one hysteresis state; clamps outside the model's range."""
         d = self._derived
         curve = d["mid"] + hysteresis * d["half"]
         curve = np.maximum.accumulate(curve + np.arange(curve.size) * 1e-9)
-        return np.interp(voltage_v, curve, d["fine"])
+        return np.asarray(np.interp(voltage_v, curve, d["fine"]), dtype=np.float64)
 
     def energy_per_ah(self, soc: FloatArray | float) -> FloatArray:
         """Wh per Ah of capacity stored from empty up to ``soc`` (area under the OCV curve)."""
         d = self._derived
-        return np.interp(soc, d["fine"], d["energy"])
+        return np.asarray(np.interp(soc, d["fine"], d["energy"]), dtype=np.float64)
 
     @property
     def has_second_rc(self) -> bool:

@@ -27,15 +27,53 @@ from pathlib import Path
 
 import numpy as np
 
-from smartbms.estimation.cell_model import CellModel, FloatArray
+from smartbms.estimation.cell_model import BoolArray, CellModel, FloatArray
 from smartbms.estimation.errors import CharacterizationError
 from smartbms.estimation.traces import Trace
 
-SOC_GRID = np.array(
-    [0, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 12.5, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 87.5,
-     90, 92.5, 95, 96, 97, 98, 99, 99.5, 100],
-    dtype=np.float64,
-) / 100.0
+SOC_GRID = (
+    np.array(
+        [
+            0,
+            0.5,
+            1,
+            2,
+            3,
+            4,
+            5,
+            7.5,
+            10,
+            12.5,
+            15,
+            20,
+            25,
+            30,
+            35,
+            40,
+            45,
+            50,
+            55,
+            60,
+            65,
+            70,
+            75,
+            80,
+            85,
+            87.5,
+            90,
+            92.5,
+            95,
+            96,
+            97,
+            98,
+            99,
+            99.5,
+            100,
+        ],
+        dtype=np.float64,
+    )
+    / 100.0
+)
 ASSUMED_ACTIVATION_J_PER_MOL = 25_000.0
 GAS_CONSTANT = 8.314
 MAX_PULSE_S = 120.0
@@ -74,7 +112,9 @@ def _check_finite(trace: Trace, label: str) -> None:
         arr = getattr(trace, name)
         if not np.all(np.isfinite(arr)):
             bad = int(np.argmax(~np.isfinite(arr)))
-            raise CharacterizationError(f"{label} ({trace.source}): {name} missing at t={trace.time_s[bad]:g} s")
+            raise CharacterizationError(
+                f"{label} ({trace.source}): {name} missing at t={trace.time_s[bad]:g} s"
+            )
 
 
 def slow_curve(trace: Trace, *, discharge: bool, label: str) -> tuple[FloatArray, FloatArray, float, float]:
@@ -83,7 +123,9 @@ def slow_curve(trace: Trace, *, discharge: bool, label: str) -> tuple[FloatArray
     sign = -1.0 if discharge else 1.0
     moving = sign * trace.current_a > 0
     if moving.sum() < 20:
-        raise CharacterizationError(f"{label} ({trace.source}): no {'discharge' if discharge else 'charge'} found")
+        raise CharacterizationError(
+            f"{label} ({trace.source}): no {'discharge' if discharge else 'charge'} found"
+        )
     ah = sign * cumulative_ah(trace)
     idx = np.flatnonzero(moving)
     moved = ah[idx] - ah[idx[0]]
@@ -130,8 +172,13 @@ def find_pulses(
                     stop += 1
                 if t[stop - 1] - t[end] >= 300.0:
                     long_steps.append(
-                        LongStep(float(soc[end]), float(i[k] - i[k - 1]), float(t[end] - t[k]),
-                                 t[end:stop] - t[end], v[end:stop])
+                        LongStep(
+                            float(soc[end]),
+                            float(i[k] - i[k - 1]),
+                            float(t[end] - t[k]),
+                            t[end:stop] - t[end],
+                            v[end:stop],
+                        )
                     )
             k = max(end, k + 1)
             rest_start = k
@@ -161,7 +208,7 @@ def fit_slow_rc(step: LongStep, tau1_s: float) -> tuple[float, float] | None:
 
 
 def _fit_pulse(
-    t: FloatArray, i: FloatArray, v: FloatArray, start: int, end: int, at_rest: FloatArray, soc: float
+    t: FloatArray, i: FloatArray, v: FloatArray, start: int, end: int, at_rest: BoolArray, soc: float
 ) -> PulseResult | None:
     di = i[start] - i[start - 1]
     r0 = (v[start] - v[start - 1]) / di
@@ -198,7 +245,7 @@ def _table_on_grid(socs: FloatArray, values: FloatArray) -> FloatArray:
     uniq = np.unique(keys)
     s_u = np.array([s[keys == u].mean() for u in uniq])
     v_u = np.array([np.median(val[keys == u]) for u in uniq])
-    return np.interp(SOC_GRID, s_u, v_u)
+    return np.asarray(np.interp(SOC_GRID, s_u, v_u), dtype=np.float64)
 
 
 def characterize(
@@ -217,7 +264,8 @@ def characterize(
     for label, current in (("slow discharge", i_d), ("slow charge", i_c)):
         if current > capacity / 15.0:
             raise CharacterizationError(
-                f"{label} runs at {current:.3g} A = C/{capacity / current:.0f}; an OCV curve needs C/20 or slower"
+                f"{label} runs at {current:.3g} A = C/{capacity / current:.0f}; "
+                "an OCV curve needs C/20 or slower"
             )
     rows: dict[float, list[PulseResult]] = {}
     slow_rows: dict[float, list[LongStep]] = {}
@@ -267,14 +315,11 @@ def characterize(
     if have_slow:
         _add_slow_remainder(tables, temps, slow_temp, r_eff)
     names = [Path(t.source).name for t in (slow_discharge, slow_charge, *pulse_tests)]
-    source = (
-        "characterised from "
-        + ", ".join(names)
-        + f"; slow-curve polarisation {r_eff * 1000:.2f} mOhm"
-    )
+    source = "characterised from " + ", ".join(names) + f"; slow-curve polarisation {r_eff * 1000:.2f} mOhm"
     if temps.size == 1:
         temps, tables = _arrhenius_rows(float(temps[0]), tables)
-        source += f"; other temperatures extrapolated (Arrhenius, Ea {ASSUMED_ACTIVATION_J_PER_MOL / 1000:.0f} kJ/mol)"
+        ea_kj = ASSUMED_ACTIVATION_J_PER_MOL / 1000
+        source += f"; other temperatures extrapolated (Arrhenius, Ea {ea_kj:.0f} kJ/mol)"
     return CellModel(
         name=name or f"{chemistry} cell",
         chemistry=chemistry.upper(),
@@ -295,7 +340,9 @@ def characterize(
     )
 
 
-def _add_slow_remainder(tables: dict[str, FloatArray], temps: FloatArray, slow_temp: float, r_eff: float) -> None:
+def _add_slow_remainder(
+    tables: dict[str, FloatArray], temps: FloatArray, slow_temp: float, r_eff: float
+) -> None:
     """Fold the polarisation the pulse test cannot see into the slow pair.
 
     Solid diffusion takes hours; a 20-minute relaxation misses most of it, but the slow discharge
@@ -316,7 +363,11 @@ def _add_slow_remainder(tables: dict[str, FloatArray], temps: FloatArray, slow_t
 
 
 def _slow_polarisation(
-    ocv_points: list[tuple[float, float, float]], slow_temp: float, soc_d: FloatArray, v_d: FloatArray, i_d: float
+    ocv_points: list[tuple[float, float, float]],
+    slow_temp: float,
+    soc_d: FloatArray,
+    v_d: FloatArray,
+    i_d: float,
 ) -> float:
     """Effective resistance of the slow discharge: (rested OCV - loaded voltage) / current, mid-SOC median."""
     near = [(s, v) for temp, s, v in ocv_points if abs(temp - slow_temp) <= 5.0 and 0.15 <= s <= 0.85]
@@ -326,9 +377,7 @@ def _slow_polarisation(
     return max(0.0, float(np.median(drops)))
 
 
-def _arrhenius_rows(
-    temp_c: float, tables: dict[str, FloatArray]
-) -> tuple[FloatArray, dict[str, FloatArray]]:
+def _arrhenius_rows(temp_c: float, tables: dict[str, FloatArray]) -> tuple[FloatArray, dict[str, FloatArray]]:
     temps = sorted({-20.0, 0.0, 25.0, 45.0, temp_c})
     out = {key: np.empty((len(temps), SOC_GRID.size)) for key in tables}
     for j, t in enumerate(temps):

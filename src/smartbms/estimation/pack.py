@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from smartbms.estimation.cell_model import CellModel, FloatArray, shipped_model
+from smartbms.estimation.cell_model import BoolArray, CellModel, FloatArray, shipped_model
 from smartbms.estimation.defaults import DEFAULTS
 from smartbms.estimation.soc.ekf import CellBankEkf
 from smartbms.estimation.soc.tables import CellTables, temperature_rows
@@ -31,7 +31,9 @@ from smartbms.estimation.soh.resistance import ResistanceEstimator
 MAX_INTEGRATION_GAP_S = 300.0  # longer gaps: the current in between is unknown
 SYNC_HOLD_S = 60.0
 ENERGY_REFRESH_S = 10.0
+REST_FILTER_S = 20.0
 SYNC_SIGMA = 0.005
+SYNC_REARM_DROP = 0.05
 REST_ANCHOR_MAX_SIGMA = 0.03
 # Voltage trust, tuned on Chen2020 and Prada2013 only (the held-out cells never informed them):
 LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
@@ -103,7 +105,9 @@ class PackEstimator:
         if limit_settings is None:
             limit_settings = LimitSettings(
                 cells_series=cells_series,
-                charge_cell_v=(charge_voltage_limit_v / cells_series) if charge_voltage_limit_v else d.charge_cell_v,
+                charge_cell_v=(charge_voltage_limit_v / cells_series)
+                if charge_voltage_limit_v
+                else d.charge_cell_v,
                 float_cell_v=(float_voltage_v / cells_series) if float_voltage_v else d.float_cell_v,
                 max_charge_current_a=max_charge_current_a or 0.5 * capacity_ah,
                 max_discharge_current_a=max_discharge_current_a or 1.0 * capacity_ah,
@@ -144,12 +148,14 @@ class PackEstimator:
         self._energy_wh: float | None = None
         self._energy_age_s = 0.0
         self._since_correction_s = math.inf  # fuse the very first voltage at once
-        self._rest_current_a = max(0.01 * capacity_ah, 2.5 * self.current_noise_a)
+        self._rest_current_a = 0.01 * capacity_ah
+        self._rest_current_filtered = 0.0
         self._smoothed_current = 0.0
         self._rest_s = 0.0
         self._rest_anchored = False
         self._sync_s = 0.0
         self._sync_armed = True
+        self._sync_soc = 1.0
         self._charge_ah = 0.0  # net counted charge, offset-corrected
         self._pending_soc_pct: float | None = None
         self._estimate: PackEstimate | None = None
@@ -262,7 +268,9 @@ class PackEstimator:
         self._since_correction_s += dt
         # Model errors last minutes, so samples a second apart carry nearly the same information:
         # fusing the voltage every few seconds loses almost nothing and saves most of the cost.
-        if any_valid and (self._since_correction_s >= VOLTAGE_UPDATE_PERIOD_S or dt > VOLTAGE_UPDATE_PERIOD_S):
+        if any_valid and (
+            self._since_correction_s >= VOLTAGE_UPDATE_PERIOD_S or dt > VOLTAGE_UPDATE_PERIOD_S
+        ):
             period = self._since_correction_s
             self._since_correction_s = 0.0
             base = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
@@ -293,7 +301,7 @@ class PackEstimator:
     # --- internals --------------------------------------------------------------------------------
 
     def _start(
-        self, timestamp: float, current_a: float, voltages: FloatArray, valid: FloatArray, temps: FloatArray
+        self, timestamp: float, current_a: float, voltages: FloatArray, valid: BoolArray, temps: FloatArray
     ) -> CellBankEkf:
         if self._pending_soc_pct is not None:
             soc0 = np.full(self.n, self._pending_soc_pct / 100.0)
@@ -319,7 +327,7 @@ class PackEstimator:
             self.nominal_capacity_ah,
             soc0,
             soc_sigma0=sigma0,
-            offset_sigma0_a=self.nominal_capacity_ah / 200.0,
+            offset_sigma0_a=self.nominal_capacity_ah / 400.0,
             current_noise_a=self.current_noise_a,
             offset_walk_a_per_sqrt_h=self.nominal_capacity_ah / 2000.0,
         )
@@ -364,14 +372,18 @@ class PackEstimator:
         return per_cell, changed
 
     def _track_rest(self, dt: float, current_a: float) -> bool:
-        if abs(current_a) <= self._rest_current_a:
+        # Judge rest on a smoothed, offset-corrected current: one noisy sample must not restart the clock.
+        alpha = min(1.0, dt / REST_FILTER_S)
+        self._rest_current_filtered += alpha * (current_a - self._rest_current_filtered)
+        offset = float(self._ekf.offset[0]) if self._ekf is not None else 0.0
+        if abs(self._rest_current_filtered - offset) <= self._rest_current_a:
             self._rest_s += dt
         else:
             self._rest_s = 0.0
             self._rest_anchored = False
         return self._rest_s >= self.defaults.rest_time_s
 
-    def _rest_correction(self, timestamp: float, voltages: FloatArray, valid: FloatArray) -> None:
+    def _rest_correction(self, timestamp: float, voltages: FloatArray, valid: BoolArray) -> None:
         """After a long rest the terminal voltage is the OCV: read SOC from it where the curve is steep."""
         ekf = self._ekf
         assert ekf is not None
@@ -415,7 +427,8 @@ class PackEstimator:
                 self._apply_full_sync(timestamp, current_a)
         else:
             self._sync_s = 0.0
-        if not self._sync_armed and self._soc_max < 0.95:
+        # Re-arm once the pack has clearly left full, so one absorption gives one sync.
+        if not self._sync_armed and self._soc_max < self._sync_soc - SYNC_REARM_DROP:
             self._sync_armed = True
 
     def _apply_full_sync(self, timestamp: float, current_a: float) -> None:
@@ -431,7 +444,7 @@ class PackEstimator:
         ekf.hyst = np.ones(self.n)
         soc = np.asarray(self.model.soc_from_ocv(ocv, 1.0), dtype=np.float64)
         ekf.observe_soc(soc, SYNC_SIGMA)
-        self._soc_max = float(np.max(ekf.soc))  # do not re-arm on the pre-sync value
+        self._soc_max = self._sync_soc = float(np.max(ekf.soc))
         self._sync_armed = False
         self._sync_s = 0.0
         self.counters.full_syncs += 1
@@ -544,4 +557,3 @@ class PackEstimator:
     @property
     def resistance_factor(self) -> float:
         return self.resistance.factor
-

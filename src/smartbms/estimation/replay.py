@@ -44,7 +44,9 @@ def replay(
     sigma = np.empty(n)
     soh = np.empty(n)
     syncs: list[int] = []
-    t, i, v, temp = (x.tolist() for x in (trace.time_s, trace.current_a, trace.voltage_v, trace.temperature_c))
+    t, i, v, temp = (
+        x.tolist() for x in (trace.time_s, trace.current_a, trace.voltage_v, trace.temperature_c)
+    )
     per_cell = 1.0 / cells_series
     for k in range(n):
         before = est.counters.full_syncs

@@ -19,10 +19,24 @@ from smartbms.estimation.cell_model import FloatArray
 from smartbms.estimation.errors import TraceError
 
 COLUMNS = ("time_s", "current_a", "voltage_v", "temperature_c")
-_UNITLESS = {"time": "time_s", "t": "time_s", "current": "current_a", "i": "current_a", "voltage": "voltage_v",
-             "v": "voltage_v", "temperature": "temperature_c", "temp": "temperature_c"}
-_WRONG_UNITS = {"time_h": "time_s", "time_min": "time_s", "current_ma": "current_a", "voltage_mv": "voltage_v",
-                "temperature_k": "temperature_c", "temperature_f": "temperature_c"}
+_UNITLESS = {
+    "time": "time_s",
+    "t": "time_s",
+    "current": "current_a",
+    "i": "current_a",
+    "voltage": "voltage_v",
+    "v": "voltage_v",
+    "temperature": "temperature_c",
+    "temp": "temperature_c",
+}
+_WRONG_UNITS = {
+    "time_h": "time_s",
+    "time_min": "time_s",
+    "current_ma": "current_a",
+    "voltage_mv": "voltage_v",
+    "temperature_k": "temperature_c",
+    "temperature_f": "temperature_c",
+}
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,9 @@ def parse_trace(fh: TextIO, origin: str = "trace") -> Trace:
         for name in COLUMNS:
             col = index[name]
             if col >= len(row):
-                raise TraceError(f"{origin}: line {line_no}: missing value for {name} (row has {len(row)} fields)")
+                raise TraceError(
+                    f"{origin}: line {line_no}: missing value for {name} (row has {len(row)} fields)"
+                )
             text = row[col].strip()
             try:
                 value = float(text)
@@ -125,5 +141,7 @@ def _header_index(row: list[str], origin: str, line_no: int) -> dict[str, int]:
 def write_trace(trace: Trace, path: str | Path) -> None:
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         fh.write(",".join(COLUMNS) + "\n")
-        for t, i, v, temp in zip(trace.time_s, trace.current_a, trace.voltage_v, trace.temperature_c, strict=True):
+        for t, i, v, temp in zip(
+            trace.time_s, trace.current_a, trace.voltage_v, trace.temperature_c, strict=True
+        ):
             fh.write(f"{t:.3f},{i:.6f},{v:.6f},{temp:.3f}\n")

@@ -39,13 +39,35 @@ class CellState:
         )
 
 
-def _rc_mean_power(v0: FloatArray, v_end: FloatArray, r: FloatArray, a: FloatArray, tau: FloatArray,
-                   dt_s: float) -> FloatArray:
+def _rc_mean_power(
+    v0: FloatArray, v_end: FloatArray, inv_r: FloatArray, g1: FloatArray, g2: FloatArray
+) -> FloatArray:
     """Mean power in an RC pair's resistor over a step: the exact integral of v²/R for an exponential
-    approach from ``v0`` to ``v_end`` (= R·I), so long steps do not over-count the heat."""
+    approach from ``v0`` to ``v_end`` (= R·I), so long steps do not over-count the heat.
+    ``g1`` = 2τ(1−a)/dt and ``g2`` = τ(1−a²)/(2dt) come with the step coefficients."""
     d = v0 - v_end
-    integral = v_end * v_end * dt_s + 2.0 * v_end * d * tau * (1.0 - a) + d * d * tau * 0.5 * (1.0 - a * a)
-    return integral / (r * dt_s)  # type: ignore[no-any-return]
+    return (v_end * v_end + d * (v_end * g1 + d * g2)) * inv_r  # type: ignore[no-any-return]
+
+
+class _UniformTable:
+    """Piecewise-linear y(x) resampled on a uniform grid that contains every knot, so lookups are two
+    array gathers instead of a binary search per element (exact, not an approximation)."""
+
+    def __init__(self, x: FloatArray, ys: list[FloatArray], step: float = 0.5) -> None:
+        self.x0 = float(x[0])
+        n = int(round((float(x[-1]) - self.x0) / step))
+        grid = self.x0 + step * np.arange(n + 1)
+        knots = (x - self.x0) / step
+        self.exact = bool(np.allclose(knots, np.round(knots)))
+        self.inv_step = 1.0 / step
+        self.n = n
+        self.values = [np.interp(grid, x, y) for y in ys]
+        self.slopes = [np.append(np.diff(v), 0.0) for v in self.values]
+
+    def index(self, xq: FloatArray) -> tuple[NDArray[np.intp], FloatArray]:
+        f = np.clip((xq - self.x0) * self.inv_step, 0.0, float(self.n))
+        i = np.minimum(f.astype(np.intp), self.n - 1)
+        return i, f - i
 
 
 @dataclass(frozen=True)
@@ -58,8 +80,12 @@ class StepCoefficients:
     a2: FloatArray
     # Terminal voltage after a step = open-circuit part + r_eff × current (exact for the discrete model).
     r_eff: FloatArray
-    tau1: FloatArray
-    tau2: FloatArray
+    inv_r1: FloatArray
+    inv_r2: FloatArray
+    g1_1: FloatArray
+    g2_1: FloatArray
+    g1_2: FloatArray
+    g2_2: FloatArray
 
 
 class EquivalentCircuitModel:
@@ -97,6 +123,7 @@ class EquivalentCircuitModel:
         self._table = np.stack(
             [params.r0_ohm_ah, params.r1_ohm_ah, params.tau1_s, params.r2_ohm_ah, params.tau2_s]
         ).reshape(5, -1)
+        self._table_rows = np.ascontiguousarray(self._table.T)
         self._n_soc = params.rc_soc_pct.size
         self._soc_index = np.arange(self._n_soc, dtype=float)
         self._t_index = np.arange(params.temperature_c.size, dtype=float)
@@ -104,6 +131,8 @@ class EquivalentCircuitModel:
         self._ocv_v = params.ocv_v
         self._hyst_v = params.hysteresis_half_v
         self._has_hysteresis = bool(np.any(params.hysteresis_half_v != 0.0))
+        table = _UniformTable(params.soc_pct, [params.ocv_v, params.hysteresis_half_v])
+        self._ocv_table: _UniformTable | None = table if table.exact else None
         # Open-circuit voltage at the end of the last step (the plant reuses it for the next one).
         self.last_ocv_v: FloatArray | None = None
         self._thermal_tau_min_s = float(
@@ -134,30 +163,53 @@ class EquivalentCircuitModel:
         ws = fs - s0
         wt = ft - t0
         idx = t0 * self._n_soc + s0
-        tab = self._table
-        n_t = p.temperature_c.size
-        lo = tab[:, idx] * (1.0 - ws) + tab[:, idx + 1] * ws
-        if n_t > 1:
-            hi = tab[:, idx + self._n_soc] * (1.0 - ws) + tab[:, idx + self._n_soc + 1] * ws
-            vals = lo + (hi - lo) * wt
+        # Row gathers from the (points, 5) table: one contiguous read per corner and cell.
+        tab = self._table_rows
+        ws = ws[..., None]
+        lo = tab[idx] * (1.0 - ws) + tab[idx + 1] * ws
+        if p.temperature_c.size > 1:
+            hi = tab[idx + self._n_soc] * (1.0 - ws) + tab[idx + self._n_soc + 1] * ws
+            vals = lo + (hi - lo) * wt[..., None]
         else:
             vals = lo
-        r0, r1, tau1, r2, tau2 = vals
+        r0, r1, tau1, r2, tau2 = np.moveaxis(vals, -1, 0)
         k = self._ohm_per_ohm_ah
         return r0 * k, r1 * k, tau1, r2 * k, tau2
 
     def ocv(self, state: CellState) -> FloatArray:
-        ocv = np.interp(state.soc_pct, self._ocv_soc, self._ocv_v)
+        soc = state.soc_pct
+        tab = self._ocv_table
+        if tab is None:
+            ocv = np.interp(soc, self._ocv_soc, self._ocv_v)
+            if self._has_hysteresis:
+                ocv = ocv + state.hysteresis * np.interp(soc, self._ocv_soc, self._hyst_v)
+            return ocv
+        i, w = tab.index(soc)
+        ocv = tab.values[0][i] + tab.slopes[0][i] * w
         if self._has_hysteresis:
-            ocv = ocv + state.hysteresis * np.interp(state.soc_pct, self._ocv_soc, self._hyst_v)
-        return ocv
+            ocv = ocv + state.hysteresis * (tab.values[1][i] + tab.slopes[1][i] * w)
+        return ocv  # type: ignore[no-any-return]
 
     def coefficients(self, state: CellState, dt_s: float) -> StepCoefficients:
         """Per-cell resistances and RC decay factors for steps of ``dt_s`` at the present state."""
         r0, r1, tau1, r2, tau2 = self.rc_parameters(state)
         a1 = np.exp(-dt_s / tau1)
         a2 = np.exp(-dt_s / tau2)
-        return StepCoefficients(dt_s, r0, r1, r2, a1, a2, r0 + r1 * (1.0 - a1) + r2 * (1.0 - a2), tau1, tau2)
+        return StepCoefficients(
+            dt_s,
+            r0,
+            r1,
+            r2,
+            a1,
+            a2,
+            r0 + r1 * (1.0 - a1) + r2 * (1.0 - a2),
+            1.0 / r1,
+            1.0 / r2,
+            2.0 * tau1 * (1.0 - a1) / dt_s,
+            tau1 * (1.0 - a1 * a1) / (2.0 * dt_s),
+            2.0 * tau2 * (1.0 - a2) / dt_s,
+            tau2 * (1.0 - a2 * a2) / (2.0 * dt_s),
+        )
 
     def step(
         self,
@@ -178,8 +230,8 @@ class EquivalentCircuitModel:
         p = self.params
         c = coeffs if coeffs is not None and coeffs.dt_s == dt_s else self.coefficients(state, dt_s)
         heat = current_a * current_a * c.r0
-        heat = heat + _rc_mean_power(state.v1_v, c.r1 * current_a, c.r1, c.a1, c.tau1, dt_s)
-        heat = heat + _rc_mean_power(state.v2_v, c.r2 * current_a, c.r2, c.a2, c.tau2, dt_s)
+        heat = heat + _rc_mean_power(state.v1_v, c.r1 * current_a, c.inv_r1, c.g1_1, c.g2_1)
+        heat = heat + _rc_mean_power(state.v2_v, c.r2 * current_a, c.inv_r2, c.g1_2, c.g2_2)
         state.v1_v = c.a1 * state.v1_v + (1.0 - c.a1) * c.r1 * current_a
         state.v2_v = c.a2 * state.v2_v + (1.0 - c.a2) * c.r2 * current_a
         # Charge stored: coulombic losses only when charging.

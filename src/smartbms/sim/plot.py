@@ -49,8 +49,16 @@ def plot_result(result: SimulationResult, path: Path, title: str = "") -> None:
     for when, code in result.protection_moments:
         for ax in axes:
             ax.axvline(when / 3600.0, color="tab:red", lw=0.8, alpha=0.7)
-        ax_v.annotate(code, (when / 3600.0, 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                      fontsize=7, color="tab:red", va="top", ha="right")
+        ax_v.annotate(
+            code,
+            (when / 3600.0, 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            fontsize=7,
+            color="tab:red",
+            va="top",
+            ha="right",
+        )
     for ax in axes:
         ax.grid(True, lw=0.3)
     fig.suptitle(title or "smartbms simulation", fontsize=11)

@@ -34,7 +34,12 @@ from smartbms.sim.sensors import SensorSpec
 from smartbms.sim.simulation import Scenario, ScenarioError
 from smartbms.sim.variation import CellVariation
 
-_SCENARIO_KEYS = {f.name for f in dataclasses.fields(Scenario)} - {"settings", "variation", "sensors", "faults"}
+_SCENARIO_KEYS = {f.name for f in dataclasses.fields(Scenario)} - {
+    "settings",
+    "variation",
+    "sensors",
+    "faults",
+}
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:

@@ -105,8 +105,12 @@ def profile_from_spec(spec: str, settings: Settings, *, seed: int = 0) -> Profil
         return make_profile("csv", settings, seed=seed, path=name)
     options: dict[str, Any] = {}
     if arg:
-        key = {"constant_current": "current_a", "constant_power": "power_w", "drive_cycle": "cycle",
-               "csv": "path"}.get(name)
+        key = {
+            "constant_current": "current_a",
+            "constant_power": "power_w",
+            "drive_cycle": "cycle",
+            "csv": "path",
+        }.get(name)
         if key is None:
             raise ProfileError(f"profile {name!r} takes no argument (got {arg!r})")
         if key in ("current_a", "power_w"):

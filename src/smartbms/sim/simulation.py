@@ -72,9 +72,16 @@ class Simulation:
         self.scenario = scenario
         s = scenario.settings
         self.source = SimulatedPackSource(
-            s, seed=scenario.seed, profile=scenario.make_profile(), ambient_c=scenario.ambient_c,
-            initial_soc_pct=scenario.initial_soc_pct, variation=scenario.variation, sensors=scenario.sensors,
-            faults=scenario.faults, max_step_s=scenario.plant_step_s, time_origin_s=0.0,
+            s,
+            seed=scenario.seed,
+            profile=scenario.make_profile(),
+            ambient_c=scenario.ambient_c,
+            initial_soc_pct=scenario.initial_soc_pct,
+            variation=scenario.variation,
+            sensors=scenario.sensors,
+            faults=scenario.faults,
+            max_step_s=scenario.plant_step_s,
+            time_origin_s=0.0,
         )
         estimator = None
         if scenario.estimator:
@@ -127,15 +134,29 @@ class Simulation:
             "charged_ah": round(float(self.source.plant.charged_ah[0]), 3),
             "discharged_ah": round(float(self.source.plant.discharged_ah[0]), 3),
             "bled_ah_total": round(float(self.source.plant.bled_ah[0].sum()), 3),
-            "max_cell_temperature_c": round(float(np.max(trace["t_max_c"])) if trace["t_max_c"] else math.nan, 2),
+            "max_cell_temperature_c": round(
+                float(np.max(trace["t_max_c"])) if trace["t_max_c"] else math.nan, 2
+            ),
             "protection_moments": [{"time_s": t, "code": c} for t, c in moments],
         }
         return SimulationResult(trace, summary, moments)
 
     @staticmethod
     def _columns(n: int) -> list[str]:
-        cols = ["time_s", "current_a", "voltage_v", "soc_est_pct", "state", "alarms", "charge_enabled",
-                "discharge_enabled", "balancing_cells", "balancing_current_a", "t_max_c", "charger_stage"]
+        cols = [
+            "time_s",
+            "current_a",
+            "voltage_v",
+            "soc_est_pct",
+            "state",
+            "alarms",
+            "charge_enabled",
+            "discharge_enabled",
+            "balancing_cells",
+            "balancing_current_a",
+            "t_max_c",
+            "charger_stage",
+        ]
         cols += [f"v{i}" for i in range(1, n + 1)]
         cols += [f"soc{i}" for i in range(1, n + 1)]
         cols += [f"temp{i}" for i in range(1, n + 1)]
@@ -156,8 +177,9 @@ class Simulation:
         trace["balancing_current_a"].append(round(float(np.abs(truth.balancing_currents_a).sum()), 4))
         trace["t_max_c"].append(round(max(truth.temperatures_c), 3))
         trace["charger_stage"].append(truth.charger_stage)
-        for i, (v, soc, temp) in enumerate(zip(truth.cell_voltages_v, truth.soc_pct, truth.temperatures_c,
-                                               strict=True), start=1):
+        for i, (v, soc, temp) in enumerate(
+            zip(truth.cell_voltages_v, truth.soc_pct, truth.temperatures_c, strict=True), start=1
+        ):
             trace[f"v{i}"].append(round(v, 5))
             trace[f"soc{i}"].append(round(soc, 4))
             trace[f"temp{i}"].append(round(temp, 3))

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from smartbms.estimation.cell_model import FloatArray
+from smartbms.estimation.cell_model import BoolArray, FloatArray
 from smartbms.estimation.soc.tables import CellTables
 
 SECONDS_PER_HOUR = 3600.0
@@ -44,8 +44,8 @@ class CellBankEkf:
         current_noise_a: float,
         current_gain_error: float = 0.01,
         offset_walk_a_per_sqrt_h: float,
-        soc_walk_per_sqrt_h: float = 0.005,
-        voltage_bias_sigma0_v: float = 0.004,
+        soc_walk_per_sqrt_h: float = 0.01,
+        voltage_bias_sigma0_v: float = 0.002,
         voltage_bias_walk_v_per_sqrt_h: float = 0.001,
     ) -> None:
         n = soc0.size
@@ -88,7 +88,9 @@ class CellBankEkf:
         self._rc_dt = dt_s
         self._rc_age_s = 0.0
 
-    def predict(self, dt_s: float, current_a: float, temp_rows: FloatArray, rows_changed: bool = True) -> None:
+    def predict(
+        self, dt_s: float, current_a: float, temp_rows: FloatArray, rows_changed: bool = True
+    ) -> None:
         """Advance every cell by ``dt_s`` under the measured pack current."""
         # RC parameters change slowly with SOC: re-read them every REFRESH_S or on any other change.
         if rows_changed or dt_s != self._rc_dt or self._rc_age_s >= REFRESH_S:
@@ -115,7 +117,7 @@ class CellBankEkf:
         self.p22 = self.p22 + self.vbias_walk_var_per_s * dt_s
 
     def correct_voltage(
-        self, voltages_v: FloatArray, current_a: float, valid: FloatArray | None, voltage_var: FloatArray
+        self, voltages_v: FloatArray, current_a: float, valid: BoolArray | None, voltage_var: FloatArray
     ) -> None:
         """Fuse one terminal-voltage measurement per cell (variance ``voltage_var``, V^2).
 
@@ -143,7 +145,7 @@ class CellBankEkf:
             inv_s = inv_s * use
         self._apply(k0, k1, k2, inv_s, y)
 
-    def observe_soc(self, soc: FloatArray, sigma: FloatArray | float, mask: FloatArray | None = None) -> None:
+    def observe_soc(self, soc: FloatArray, sigma: FloatArray | float, mask: BoolArray | None = None) -> None:
         """Fuse a direct SOC reading (full-charge sync, rested OCV) with its own uncertainty."""
         y = soc - self.soc
         k0, k1, k2 = self.p00, self.p01, self.p02
@@ -152,7 +154,9 @@ class CellBankEkf:
             inv_s = inv_s * mask
         self._apply(k0, k1, k2, inv_s, y)
 
-    def _apply(self, k0: FloatArray, k1: FloatArray, k2: FloatArray, inv_s: FloatArray, y: FloatArray) -> None:
+    def _apply(
+        self, k0: FloatArray, k1: FloatArray, k2: FloatArray, inv_s: FloatArray, y: FloatArray
+    ) -> None:
         gain_y = inv_s * y
         self.soc = np.minimum(np.maximum(self.soc + k0 * gain_y, -0.02), 1.02)
         self.offset = self.offset + k1 * gain_y

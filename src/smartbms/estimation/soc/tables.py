@@ -46,9 +46,11 @@ class CellTables:
         i = np.minimum(x.astype(np.intp), RC_POINTS - 1)
         t = temp_rows.astype(np.intp)
         lo = self.rc_table[t, i]
-        return lo + (x - i)[:, None] * (self.rc_table[t, i + 1] - lo)
+        out: FloatArray = lo + (x - i)[:, None] * (self.rc_table[t, i + 1] - lo)
+        return out
 
 
 def temperature_rows(temperatures_c: FloatArray) -> FloatArray:
     """Row index of each temperature in the 1 degC tables (nearest, clamped)."""
-    return np.clip(np.rint(temperatures_c) - T_MIN_C, 0, T_MAX_C - T_MIN_C)
+    rows: FloatArray = np.clip(np.rint(temperatures_c) - T_MIN_C, 0, T_MAX_C - T_MIN_C)
+    return rows

@@ -27,8 +27,9 @@ class CapacityEstimator:
     def __init__(self, nominal_capacity_ah: float, *, forgetting: float = 0.9) -> None:
         self.nominal_capacity_ah = nominal_capacity_ah
         self.capacity_ah = nominal_capacity_ah
-        # Prior: trust the nameplate to 5 %, so one good cycle dominates it.
-        self._weight = 1.0 / (0.05 * nominal_capacity_ah) ** 2
+        # Prior: the nameplate to 10 % (cells ship 0-5 % over it, aged packs well under), so one good
+        # cycle dominates it.
+        self._weight = 1.0 / (0.10 * nominal_capacity_ah) ** 2
         self._weighted_sum = self._weight * nominal_capacity_ah
         self.forgetting = forgetting
         self.samples = 0

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 
 class ResistanceEstimator:
-    def __init__(self, *, forgetting: float = 0.995, min_step_a: float = 1.0, step_noise_v: float = 0.002) -> None:
+    def __init__(
+        self, *, forgetting: float = 0.995, min_step_a: float = 1.0, step_noise_v: float = 0.002
+    ) -> None:
         self.factor = 1.0
         self._p = 0.25  # variance of the factor before any step: +-50 %
         # Regression in units of the voltage-step noise, so the prior above means what it says.

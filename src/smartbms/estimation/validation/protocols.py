@@ -20,7 +20,7 @@ PROTOCOLS = ("drive", "mixed24h")
 
 
 def _cycles(pybamm: Any, names: list[str], scale: float) -> Any:
-    parts = []
+    parts: list[np.ndarray] = []
     offset = 0.0
     for name in names:
         cycle = drive_cycle(name, scale)

@@ -85,9 +85,9 @@ class ValidationReport:
     truncated: list[str]
 
 
-def _charge_voltage(chemistry: str, v_max: float) -> float:
-    # A typical BMS charge setting a little below the cell's maximum.
-    return v_max - (0.05 if chemistry == "LFP" else 0.05)
+def _charge_voltage(v_max: float) -> float:
+    # A typical BMS charge setting a little below the cell's maximum (LFP 3.55 of 3.6, NMC 4.15 of 4.2).
+    return v_max - 0.05
 
 
 def run_validation(config: RunConfig, progress: Callable[[str], None] = print) -> ValidationReport:
@@ -104,7 +104,7 @@ def run_validation(config: RunConfig, progress: Callable[[str], None] = print) -
         models[key] = model
         progress(f"[{key}] characterised in {time.perf_counter() - t0:.0f} s: {model.capacity_ah:.3f} Ah")
         v_min, v_max = voltage_limits(spec)
-        charge_v = _charge_voltage(spec.chemistry, v_max)
+        charge_v = _charge_voltage(v_max)
         protocols = config.protocols
         if spec.chemistry == "LFP" and config.lfp_protocol_only_24h and "mixed24h" in protocols:
             protocols = ("mixed24h",)
@@ -114,8 +114,10 @@ def run_validation(config: RunConfig, progress: Callable[[str], None] = print) -
                 t0 = time.perf_counter()
                 truth = simulate(spec, steps, temperature_c=temp, initial_soc=soc0, model=config.model)
                 hours = float(truth.trace.time_s[-1] / 3600.0)
-                progress(f"[{key}] {protocol} at {temp:g} degC: {hours:.1f} h simulated in "
-                         f"{time.perf_counter() - t0:.0f} s{'' if truth.completed else ' (stopped early)'}")
+                progress(
+                    f"[{key}] {protocol} at {temp:g} degC: {hours:.1f} h simulated in "
+                    f"{time.perf_counter() - t0:.0f} s{'' if truth.completed else ' (stopped early)'}"
+                )
                 if not truth.completed:
                     truncated.append(f"{key} {protocol} {temp:g} degC stopped after {hours:.1f} h")
                 for seed in range(config.seeds):
@@ -123,7 +125,8 @@ def run_validation(config: RunConfig, progress: Callable[[str], None] = print) -
                         case = _score_case(key, model, truth, protocol, temp, seed, sample_s, charge_v)
                         cases.append(case)
                         progress(
-                            f"    seed {seed} {sample_s:d}s: EKF rmse {case.ekf.rmse:.2f} max {case.ekf.max:.2f} "
+                            f"    seed {seed} {sample_s:d}s: EKF rmse {case.ekf.rmse:.2f} "
+                            f"max {case.ekf.max:.2f} "
                             f"conv {case.ekf.convergence_s:.0f}s | CC rmse {case.coulomb.rmse_all:.2f} | "
                             f"cap {100 * (case.capacity_learned_ah / case.capacity_true_ah - 1):+.1f} %"
                         )
@@ -166,7 +169,7 @@ def _score_case(
     t = measured.time_s
     err = result.soc_pct - truth_pct
     after_sync = [float(abs(err[min(k + 1, err.size - 1)])) for k in result.sync_indices]
-    between = float(np.max(np.abs(err[result.sync_indices[0]:]))) if result.sync_indices else math.nan
+    between = float(np.max(np.abs(err[result.sync_indices[0] :]))) if result.sync_indices else math.nan
     est = result.estimator
     return CaseResult(
         cell=key,
@@ -225,14 +228,19 @@ def _resistance_case(
     steps = steps[:1]  # the first drive section has plenty of current steps
     factors = []
     for ohm in (0.0, contact):
-        truth = simulate(spec, steps, temperature_c=25.0, initial_soc=soc0, model=config.model,
-                         contact_resistance_ohm=ohm)
+        truth = simulate(
+            spec, steps, temperature_c=25.0, initial_soc=soc0, model=config.model, contact_resistance_ohm=ohm
+        )
         rng = np.random.default_rng(7)
         errors = SensorErrors.draw(rng, truth.capacity_ah, 1)
         measured, _ = measure(truth.trace, errors, rng)
-        result = replay(measured, model, truth.capacity_ah, initial_soc_pct=100.0 * soc0, charge_cell_v=charge_v)
+        result = replay(
+            measured, model, truth.capacity_ah, initial_soc_pct=100.0 * soc0, charge_cell_v=charge_v
+        )
         factors.append(result.estimator.resistance_factor)
     expected = 1.0 + contact / r0_mid
-    progress(f"[{key}] resistance: fresh {factors[0]:.3f}, +{1000 * contact:.2f} mOhm -> {factors[1]:.3f} "
-             f"(expected {expected:.3f})")
+    progress(
+        f"[{key}] resistance: fresh {factors[0]:.3f}, +{1000 * contact:.2f} mOhm -> {factors[1]:.3f} "
+        f"(expected {expected:.3f})"
+    )
     return ResistanceResult(key, 25.0, contact, expected, factors[1], factors[0])

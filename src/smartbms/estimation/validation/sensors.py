@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from smartbms.estimation.cell_model import FloatArray
+from smartbms.estimation.cell_model import IntArray
 from smartbms.estimation.traces import Trace
 
 
@@ -41,12 +41,13 @@ class SensorErrors:
 
     def describe(self, capacity_ah: float) -> str:
         return (
-            f"gain {100 * (self.current_gain - 1):+.2f} %, offset C/{capacity_ah / abs(self.current_offset_a):.0f}"
+            f"gain {100 * (self.current_gain - 1):+.2f} %, "
+            f"offset C/{capacity_ah / abs(self.current_offset_a):.0f}"
             f" ({'+' if self.current_offset_a > 0 else '-'}), V offset {1000 * self.voltage_offset_v:+.1f} mV"
         )
 
 
-def measure(truth: Trace, errors: SensorErrors, rng: np.random.Generator) -> tuple[Trace, FloatArray]:
+def measure(truth: Trace, errors: SensorErrors, rng: np.random.Generator) -> tuple[Trace, IntArray]:
     """What the BMS sees, and the indices of the truth samples it saw (for scoring)."""
     step = max(1, errors.sample_s)
     idx = np.arange(step, truth.time_s.size, step) if step > 1 else np.arange(truth.time_s.size)
@@ -57,7 +58,9 @@ def measure(truth: Trace, errors: SensorErrors, rng: np.random.Generator) -> tup
     else:
         current = truth.current_a[idx]
     n = idx.size
-    current = current * errors.current_gain + errors.current_offset_a + rng.normal(0, errors.current_noise_a, n)
+    current = (
+        current * errors.current_gain + errors.current_offset_a + rng.normal(0, errors.current_noise_a, n)
+    )
     voltage = truth.voltage_v[idx] + errors.voltage_offset_v + rng.normal(0, errors.voltage_noise_v, n)
     voltage = np.round(voltage, 3)
     temperature = np.round(truth.temperature_c[idx] + errors.temperature_offset_c, 1)
