@@ -14,9 +14,10 @@ from typing import Any
 
 from smartbms.core.actions import ALL_OFF_LEDS, Actions
 from smartbms.core.events import Event, EventKind
-from smartbms.core.requests import RemoteMode, SetRemoteMode
+from smartbms.core.requests import RemoteMode, SetPath, SetRemoteMode
 from smartbms.core.settings import Settings, default_settings
 from smartbms.core.state import BmsState
+from smartbms.errors import RequestRefusedError
 from smartbms.telemetry import Telemetry
 
 
@@ -37,6 +38,11 @@ class FakeController:
     latest: FakeSnapshot | None = None
     remote_mode: RemoteMode = RemoteMode.ON
     soc_pct: float = 63.0
+    # Paths switched off by hand (the core's SetPath).
+    charge_switched_off: bool = False
+    discharge_switched_off: bool = False
+    # A pack without an SOC estimator refuses set-SOC.
+    soc_settable: bool = True
     publishers: list[Any] = field(default_factory=list)
     requests: list[Any] = field(default_factory=list)
     _pending: list[Any] = field(default_factory=list)
@@ -54,6 +60,8 @@ class FakeController:
         self.settings = new_settings
 
     def set_soc(self, soc_pct: float) -> None:
+        if not self.soc_settable:
+            raise RequestRefusedError("this pack has no SOC estimator whose state of charge can be set")
         self.soc_pct = soc_pct
 
     def tick(self, now: float) -> FakeSnapshot:
@@ -66,8 +74,13 @@ class FakeController:
                 events.append(
                     Event(now, EventKind.REQUEST, "remote-mode", f"remote mode {request.mode.value}")
                 )
-        charge = self.remote_mode == RemoteMode.ON
-        discharge = self.remote_mode in (RemoteMode.ON, RemoteMode.OFF_CHARGE_ONLY)
+            elif isinstance(request, SetPath):
+                setattr(self, f"{request.path.value}_switched_off", not request.enabled)
+        charge = self.remote_mode == RemoteMode.ON and not self.charge_switched_off
+        discharge = (
+            self.remote_mode in (RemoteMode.ON, RemoteMode.OFF_CHARGE_ONLY)
+            and not self.discharge_switched_off
+        )
         n = self.settings.pack.cells_series
         cells = tuple(3.30 + 0.004 * i + 0.01 * math.sin(now / 3 + i) for i in range(n))
         current = 12.0 if discharge else 0.0
@@ -82,6 +95,10 @@ class FakeController:
             discharge_enabled=discharge,
             balancing_cells=(n,),
             alarms=(),
+            extra={
+                "charge_switched_off": self.charge_switched_off,
+                "discharge_switched_off": self.discharge_switched_off,
+            },
         ).with_power()
         actions = Actions(
             charge_enabled=charge,

@@ -10,7 +10,7 @@ import time
 import pytest
 from tests.server.conftest import ADMIN_PASSWORD, Server
 
-from smartbms.core.requests import RemoteMode, SetRemoteMode
+from smartbms.core.requests import Path, SetPath
 
 T = 1_790_000_000.0
 
@@ -91,26 +91,18 @@ def test_settings_change_is_applied_saved_and_audited_with_old_and_new(server: S
     assert shown[0]["new_value"] == 3.62
 
 
-def test_discharge_off_maps_to_the_cores_remote_mode_and_is_audited(server: Server) -> None:
+def test_discharge_off_switches_only_the_discharge_path_and_is_audited(server: Server) -> None:
     server.controller.tick(time.time())
     response = server.client.post(
         "/api/packs/local/commands/discharge", headers=server.bearer("operator"), json={"on": False}
     )
     assert response.status_code == 200
-    assert server.controller.requests == [SetRemoteMode(RemoteMode.OFF_CHARGE_AND_SYSTEM)]
+    assert server.controller.requests == [SetPath(Path.DISCHARGE, False)]
     snapshot = server.controller.tick(time.time())
-    assert snapshot.telemetry.discharge_enabled is False
-    # Charging cannot come back while discharge is off (the core has no such mode).
-    refused = server.client.post(
-        "/api/packs/local/commands/charge", headers=server.bearer("operator"), json={"on": True}
-    )
-    assert refused.status_code == 409
+    # Only the loads are cut: charging stays allowed.
+    assert snapshot.telemetry.discharge_enabled is False and snapshot.telemetry.charge_enabled is True
     [entry] = server.ctx.storage.audit_log(target_prefix="pack:local")
-    assert (entry.action, entry.old_value, entry.new_value) == (
-        "command.discharge",
-        "on",
-        "off-charge-and-system",
-    )
+    assert (entry.action, entry.old_value, entry.new_value) == ("command.discharge", "on", "off")
 
 
 def test_set_soc_reaches_the_estimator(server: Server) -> None:

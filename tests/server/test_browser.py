@@ -101,11 +101,11 @@ def test_discharge_off_and_the_pack_reacts(admin_page: Any, dash: LiveDashboard)
     page.goto(dash.url + "#/pack/local")
     page.wait_for_selector('#discharge-state[data-on="true"]')
     page.click("#discharge-off")
-    assert "stops charging" in page.text_content("#confirm-text")
+    assert "loads are cut" in page.text_content("#confirm-text")
     page.click("#confirm-ok")
     # The core opens the discharge path at its next tick; the next sample shows it.
     page.wait_for_selector('#discharge-state[data-on="false"]', timeout=10_000)
-    assert page.text_content("#remote-mode") == "off-charge-and-system"
+    assert page.text_content("#remote-mode") == "on"
     page.click("#discharge-on")
     page.click("#confirm-ok")
     page.wait_for_selector('#discharge-state[data-on="true"]', timeout=10_000)

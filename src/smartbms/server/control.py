@@ -1,8 +1,8 @@
 """Commands and settings for packs this server can reach: the local controller (embedded mode).
 
-The core offers remote on/off in three modes (:class:`RemoteMode`); the dashboard's separate
-charge and discharge switches map onto them. The core has no "discharge off, charge on" mode,
-so switching discharge off also stops charging (as Victron's Lynx Smart BMS remote off does).
+The dashboard's charge and discharge switches are the core's per-path switches
+(:class:`~smartbms.core.requests.SetPath`): each vetoes one path only, and switching it on again
+never overrides a protection. The three remote on/off modes are a separate command.
 """
 
 from __future__ import annotations
@@ -27,12 +27,6 @@ class ControllerLike(Protocol):
     def add_publisher(self, publisher: Any) -> None: ...
 
 
-def remote_mode_for(charge_on: bool, discharge_on: bool) -> str:
-    if not discharge_on:
-        return "off-charge-and-system"
-    return "on" if charge_on else "off-charge-only"
-
-
 class LocalPackControl:
     """Drives a controller in this process; every call returns what changed (old, new)."""
 
@@ -42,9 +36,6 @@ class LocalPackControl:
         self.controller = controller
         self.settings_path = settings_path
         self._lock = threading.Lock()
-        mode = self.remote_mode()
-        self._charge_on = mode == "on"
-        self._discharge_on = mode in ("on", "off-charge-only")
 
     def remote_mode(self) -> str:
         latest = getattr(self.controller, "latest", None)
@@ -60,23 +51,18 @@ class LocalPackControl:
         with self._lock:
             old = self.remote_mode()
             self.controller.submit(SetRemoteMode(RemoteMode(mode)))
-            self._discharge_on = mode in ("on", "off-charge-only")
-            self._charge_on = mode == "on"
             return old, mode
 
     def switch(self, path: str, on: bool) -> tuple[str, str]:
-        """``path`` is "charge" or "discharge"; returns the remote mode before and after."""
-        with self._lock:
-            if path == "charge":
-                if on and not self._discharge_on:
-                    raise RequestRefusedError(
-                        "discharge is switched off remotely, which also stops charging: "
-                        "switch discharge on first"
-                    )
-                charge, discharge = on, self._discharge_on
-            else:
-                charge, discharge = (self._charge_on if on else False), on
-        return self.set_remote_mode(remote_mode_for(charge, discharge))
+        """Switch ``path`` ("charge" or "discharge") on or off by hand; returns the switch before, after."""
+        from smartbms.core.requests import Path as CorePath
+        from smartbms.core.requests import SetPath
+
+        latest = getattr(self.controller, "latest", None)
+        extra = getattr(getattr(latest, "telemetry", None), "extra", None) or {}
+        old = "off" if extra.get(f"{path}_switched_off") else "on"
+        self.controller.submit(SetPath(CorePath(path), on))
+        return old, "on" if on else "off"
 
     def submit(self, request: Any) -> None:
         self.controller.submit(request)
@@ -112,7 +98,7 @@ def execute_command(control: LocalPackControl, kind: str, payload: dict[str, Any
 
     if kind in ("charge", "discharge"):
         old, new = control.switch(kind, bool(payload["on"]))
-        return f"remote mode {old} -> {new}"
+        return f"{kind} switch {old} -> {new}"
     if kind == "remote-mode":
         old, new = control.set_remote_mode(str(payload["mode"]))
         return f"remote mode {old} -> {new}"

@@ -74,6 +74,10 @@ class LoginRateLimiter:
         stamps = self._failures.setdefault(key, deque())
         while stamps and stamps[0] <= now - self.window_s:
             stamps.popleft()
+        if len(self._failures) > 10_000:  # forget quiet keys so guessing many names cannot grow memory
+            for quiet in [k for k, v in self._failures.items() if not v or v[-1] <= now - self.window_s]:
+                del self._failures[quiet]
+            stamps = self._failures.setdefault(key, stamps)
         return stamps
 
     def retry_after(self, keys: list[str], now: float | None = None) -> float:

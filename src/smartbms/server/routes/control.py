@@ -129,21 +129,24 @@ def _refused(exc: RequestRefusedError) -> HTTPException:
 
 @router.post("/commands/charge", responses=WRITE_RESPONSES)
 def switch_charge(pack_id: str, body: SwitchIn, ctx: Ctx, principal: Operator) -> CommandOut:
-    """Allow (on) or stop (off) charging, through the core's remote on/off modes."""
+    """Switch charging off by hand, or remove that veto (on); protection still decides."""
     control = control_or_409(ctx, pack_id, principal.name)
     try:
         old, new = control.switch("charge", body.on)
     except RequestRefusedError as exc:
         raise _refused(exc) from None
-    return _command(ctx, principal, control, pack_id, "charge", old, new, f"remote mode {new}")
+    return _command(ctx, principal, control, pack_id, "charge", old, new, f"charge switch {new}")
 
 
 @router.post("/commands/discharge", responses=WRITE_RESPONSES)
 def switch_discharge(pack_id: str, body: SwitchIn, ctx: Ctx, principal: Operator) -> CommandOut:
-    """Allow (on) or stop (off) discharging; off also stops charging (the core's off-charge-and-system)."""
+    """Switch discharging (the loads) off by hand, or remove that veto (on); charging is not touched."""
     control = control_or_409(ctx, pack_id, principal.name)
-    old, new = control.switch("discharge", body.on)
-    return _command(ctx, principal, control, pack_id, "discharge", old, new, f"remote mode {new}")
+    try:
+        old, new = control.switch("discharge", body.on)
+    except RequestRefusedError as exc:
+        raise _refused(exc) from None
+    return _command(ctx, principal, control, pack_id, "discharge", old, new, f"discharge switch {new}")
 
 
 @router.post("/commands/remote-mode", responses=WRITE_RESPONSES)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import ValidationError
 
 from smartbms.errors import SettingsError
 from smartbms.server.context import ServerContext
 from smartbms.server.deps import Principal, get_context, require_ingest
-from smartbms.server.schemas import CommandFor, IngestIn, IngestOut, Rejected, TelemetryIn
+from smartbms.server.schemas import PACK_ID_PATTERN, CommandFor, IngestIn, IngestOut, Rejected, TelemetryIn
 
 router = APIRouter(prefix="/api", tags=["ingest"])
 Ctx = Annotated[ServerContext, Depends(get_context)]
@@ -18,7 +18,9 @@ Poster = Annotated[Principal, Depends(require_ingest)]
 
 
 @router.post("/packs/{pack_id}/ingest", responses={401: {}, 403: {}, 422: {}})
-def ingest_pack(pack_id: str, body: IngestIn, ctx: Ctx, _: Poster) -> IngestOut:
+def ingest_pack(
+    pack_id: Annotated[str, Path(pattern=PACK_ID_PATTERN)], body: IngestIn, ctx: Ctx, _: Poster
+) -> IngestOut:
     """Store a batch of samples; answers only once they are durable. Bad samples are listed, never stored."""
     return _ingest(ctx, pack_id, body)
 

@@ -354,7 +354,7 @@ function drawControls(packId, detail, box) {
       btn("Charge on", "charge-on", "Allow charging?", "charge", { on: true }),
       btn("Charge off", "charge-off", "Stop charging?", "charge", { on: false }, "danger"),
       btn("Discharge on", "discharge-on", "Allow discharging (loads on)?", "discharge", { on: true }),
-      btn("Discharge off", "discharge-off", "Stop discharging? This also stops charging and cuts the loads.", "discharge", { on: false }, "danger")),
+      btn("Discharge off", "discharge-off", "Stop discharging? The loads are cut; charging stays allowed.", "discharge", { on: false }, "danger")),
     h("p"),
     h("div", { className: "row" }, h("label", {}, "Remote mode "), mode,
       h("button", { type: "button", className: "secondary", id: "remote-mode-apply",
@@ -550,9 +550,9 @@ async function renderAlerts() {
       h("input", { name: "pack_id", placeholder: "pack (empty = all)" }),
       h("select", { name: "field" }, fields.map((f) => h("option", { value: f }, f))),
       h("select", { name: "op" }, h("option", { value: "above" }, "above"), h("option", { value: "below" }, "below")),
-      h("input", { name: "trip", type: "number", step: "any", placeholder: "trip", required: true }),
-      h("input", { name: "clear", type: "number", step: "any", placeholder: "clear", required: true }),
-      h("input", { name: "duration_s", type: "number", step: "any", placeholder: "for (s)", value: 0 }),
+      h("label", {}, "trips at ", h("input", { name: "trip", type: "number", step: "any", required: true })),
+      h("label", {}, "clears at ", h("input", { name: "clear", type: "number", step: "any", required: true })),
+      h("label", {}, "after (s) ", h("input", { name: "duration_s", type: "number", step: "any", min: 0, value: 0 })),
       h("button", { type: "submit" }, "Add")), err);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();

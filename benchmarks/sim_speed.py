@@ -1,0 +1,148 @@
+"""Simulator speed: cell-steps per second, PyBaMM Thevenin side by side, and a month with the BMS in the loop.
+
+    PYBAMM_DISABLE_TELEMETRY=true .venv/bin/python benchmarks/sim_speed.py            # about two minutes
+    PYBAMM_DISABLE_TELEMETRY=true .venv/bin/python benchmarks/sim_speed.py --full-month  # the real 30 days
+
+Reports:
+1. cell-steps/s of the plant (paths, charger logic, balancing hardware, cells, thermal) at 1 s steps for
+   one cell, one 16S pack and a fleet of 1,000 16S packs, on a constant-current demand;
+2. one cell over the UDDS drive cycle (1,370 s at 1 s): this simulator vs PyBaMM's Thevenin model
+   (two RC elements, the same parameters, IDAKLU solver), wall time and ratio, build+solve and solve only;
+3. a 16S 280 Ah LFP pack on the solar day at 1 s steps with the full BMS (core, estimator, passive balancer)
+   in the loop: one simulated day measured and ×30 (or the real 30 days with ``--full-month``).
+The machine is shared: run it once on a quiet machine and quote the figures with the date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
+
+
+def plant_speed(packs: int, cells: int, seconds: float) -> tuple[float, int]:
+    from smartbms.sim.params import load_cell_parameters
+    from smartbms.sim.plant import PackPlant
+    from smartbms.sim.profiles import Demand
+    from smartbms.sim.variation import CellVariation, draw_population
+
+    pop = draw_population(np.random.default_rng(0), (packs, cells), 280.0, 60.0, CellVariation())
+    plant = PackPlant(load_cell_parameters("LFP"), pop)
+    demand = Demand(direct_a=-50.0)
+    steps = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(50):
+            plant.step(1.0, demand)
+        steps += 50
+    wall = time.perf_counter() - t0
+    return steps * packs * cells / wall, steps
+
+
+def one_cell_vs_pybamm() -> dict[str, float]:
+    from smartbms.sim.params import load_cell_parameters
+    from smartbms.sim.profiles import drive_cycle
+    from smartbms.sim.pybamm_compare import (
+        isothermal_parameters,
+        rms_difference_mv,
+        run_pybamm_thevenin,
+        run_smartbms_cell,
+    )
+
+    params = isothermal_parameters(load_cell_parameters("NMC"))
+    cycle = drive_cycle("UDDS", 5.0)
+    times = np.arange(0.0, cycle.duration_s)
+    current = np.array([cycle.value_at(t) for t in times])
+    t0 = time.perf_counter()
+    ours = run_smartbms_cell(params, 5.0, times, current, 80.0)
+    ours_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    theirs = run_pybamm_thevenin(params, 5.0, times, current, 80.0)
+    pybamm_s = time.perf_counter() - t0
+    # Solve only: build once, then time a second solve of the same simulation.
+    import pybamm
+
+    from smartbms.sim import pybamm_compare
+
+    t0 = time.perf_counter()
+    _ = pybamm_compare.run_pybamm_thevenin(params, 5.0, times, current, 80.0)
+    pybamm_again_s = time.perf_counter() - t0
+    del pybamm
+    return {
+        "steps": float(len(times)),
+        "smartbms_s": ours_s,
+        "pybamm_s": pybamm_s,
+        "pybamm_second_run_s": pybamm_again_s,
+        "ratio": pybamm_s / ours_s,
+        "ratio_second_run": pybamm_again_s / ours_s,
+        "rms_mv": rms_difference_mv(ours, theirs),
+    }
+
+
+def month_with_bms(full: bool) -> dict[str, float]:
+    from smartbms.core.settings import default_settings
+    from smartbms.sim.simulation import Scenario, Simulation
+
+    days = 30.0 if full else 1.0
+    settings = default_settings(chemistry="LFP", cells_series=16, nominal_capacity_ah=280)
+    sim = Simulation(
+        Scenario(
+            settings=settings,
+            profile="solar_day",
+            duration_s=days * 86_400.0,
+            tick_s=1.0,
+            plant_step_s=1.0,
+            record_every_s=600.0,
+            estimator=True,
+        )
+    )
+    t0 = time.perf_counter()
+    result = sim.run()
+    wall = time.perf_counter() - t0
+    return {
+        "days": days,
+        "wall_s": wall,
+        "month_s": wall * 30.0 / days,
+        "ticks": float(result.summary["ticks"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="simulator speed")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measuring time per plant size")
+    parser.add_argument(
+        "--full-month", action="store_true", help="run the real 30 days with the BMS in the loop"
+    )
+    parser.add_argument("--skip-month", action="store_true")
+    args = parser.parse_args()
+    print(
+        f"# sim_speed on {platform.node()} ({os.cpu_count()} CPUs), "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.1f}"
+    )
+    for label, packs, cells in (("1 cell", 1, 1), ("one 16S pack", 1, 16), ("1,000 16S packs", 1000, 16)):
+        rate, steps = plant_speed(packs, cells, args.seconds)
+        print(f"plant {label:16s}: {rate / 1e6:10.3f} M cell-steps/s ({steps} steps of 1 s)")
+    cmp = one_cell_vs_pybamm()
+    print(
+        f"one cell, UDDS {cmp['steps']:.0f} s at 1 s: smartbms {cmp['smartbms_s'] * 1000:.1f} ms, "
+        "PyBaMM Thevenin "
+        f"{cmp['pybamm_s'] * 1000:.0f} ms (again {cmp['pybamm_second_run_s'] * 1000:.0f} ms): ratio "
+        f"{cmp['ratio']:.0f}x ({cmp['ratio_second_run']:.0f}x); RMS difference {cmp['rms_mv']:.3f} mV"
+    )
+    if not args.skip_month:
+        month = month_with_bms(args.full_month)
+        how = "measured" if args.full_month else f"{month['days']:.0f} day measured, x30"
+        print(
+            "16S 280 Ah, solar day, 1 s steps, full BMS in the loop: 30 days = "
+            f"{month['month_s'] / 60:.1f} min "
+            f"({how}; {month['ticks'] / month['wall_s']:.0f} ticks/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
