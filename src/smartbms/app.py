@@ -165,6 +165,21 @@ def start_dashboard(job: MainJob, host: str, port: int) -> str | None:
     return str(job.server.url)
 
 
+def connect_uplink(job: MainJob, url: str, device_token: str) -> None:
+    """Post this pack's telemetry to a standalone server; buffered on disk while it is away."""
+    from smartbms.server.uplink import HttpUplink
+
+    uplink = HttpUplink(
+        url,
+        device_token,
+        buffer_path=job.data_dir / "uplink.sqlite3",
+        controller=job.controller,
+        settings_path=job.settings_path,
+    )
+    job.controller.add_publisher(uplink)
+    job.closers.append(uplink)
+
+
 def run_main_job(
     job: MainJob,
     *,

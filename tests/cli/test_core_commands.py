@@ -130,3 +130,58 @@ def test_rules_shows_the_table_with_current_settings(
     rules = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     assert rules["cell_ov"]["trip_delay_s"] == 3.0 and rules["cell_ov"]["blocks"] == "charge"
     assert rules["short_circuit"]["latched"] is True
+
+
+def test_run_with_uplink_posts_the_simulated_pack_to_a_standalone_server(tmp_path: Path) -> None:
+    pytest.importorskip("smartbms.sim.pack_source")
+    pytest.importorskip("fastapi")
+    import httpx
+    from tests.server.procs import admin_token, device_token, free_port, start_serve, stop
+
+    port, password = free_port(), "uplink-test-password-1"
+    server = start_serve(tmp_path / "srv", port, password)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        token = device_token(base, password, "van")
+        result = smartbms(
+            "run",
+            "--data-dir",
+            str(tmp_path / "van"),
+            "--speed",
+            "0",
+            "--duration",
+            "120",
+            "--no-server",
+            "--quiet",
+            "--uplink",
+            base,
+            "--device-token",
+            token,
+        )
+        assert result.returncode == 0, result.stderr
+        api = admin_token(base, password)
+        latest = httpx.get(f"{base}/api/packs/van/latest", headers={"Authorization": f"Bearer {api}"}).json()
+        assert len(latest["cell_voltages_v"]) == 16 and latest["voltage_v"] > 40
+    finally:
+        stop(server)
+
+
+def test_run_with_uplink_but_no_token_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("smartbms.sim.pack_source")
+    os.environ.pop("SMARTBMS_DEVICE_TOKEN", None)
+    code = main(
+        [
+            "run",
+            "--data-dir",
+            str(tmp_path),
+            "--duration",
+            "1",
+            "--no-server",
+            "--quiet",
+            "--uplink",
+            "http://127.0.0.1:9",
+        ]
+    )
+    assert code == 1 and "--device-token" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run.add_argument("--host", default="127.0.0.1", help="dashboard address (default: %(default)s)")
     run.add_argument("--port", type=int, default=8080, help="dashboard port (default: %(default)s)")
     run.add_argument("--no-server", action="store_true", help="do not start the dashboard")
+    run.add_argument(
+        "--uplink", metavar="URL", help="also post telemetry to a `smartbms serve` server at URL"
+    )
+    run.add_argument(
+        "--device-token",
+        help="this pack's device token on the --uplink server (default: $SMARTBMS_DEVICE_TOKEN)",
+    )
     run.add_argument("--quiet", action="store_true", help="no live view, only the final summary")
     run.set_defaults(func=cmd_run)
 
@@ -78,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from smartbms.app import build_main_job, run_main_job, start_dashboard, summary
+    from smartbms.app import build_main_job, connect_uplink, run_main_job, start_dashboard, summary
     from smartbms.console import ConsoleView
 
     if args.duration is not None and args.duration < 0:
@@ -91,6 +99,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         profile=args.profile,
     )
     try:
+        if args.uplink:
+            token = args.device_token or os.environ.get("SMARTBMS_DEVICE_TOKEN")
+            if not token:
+                raise SmartBmsError("--uplink needs --device-token (or SMARTBMS_DEVICE_TOKEN)")
+            connect_uplink(job, args.uplink, token)
+            print(f"uplink: posting to {args.uplink}", flush=True)
         if not args.no_server:
             url = start_dashboard(job, args.host, args.port)
             print(

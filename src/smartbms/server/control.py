@@ -17,8 +17,10 @@ from smartbms.errors import RequestRefusedError
 class ControllerLike(Protocol):
     """What the server needs of :class:`smartbms.controller.Controller`."""
 
-    settings: Any
     latest: Any
+
+    @property
+    def settings(self) -> Any: ...
 
     def submit(self, request: Any) -> None: ...
 
