@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+EXPECTED_FROM = ("source", "hand", "mixed")
 PROTOCOLS = ("daly", "daly-modbus", "jbd", "jk-ble", "jk-rs485", "seplos-v3", "pylontech-rs485")
 
 
@@ -19,6 +20,9 @@ class Capture:
     expected: dict[str, Any]
     options: dict[str, Any]
     captured: bool
+    # "source": the expected values are the ones the cited source states next to the frame;
+    # "hand": decoded by hand from the register map; "mixed": some of each (see _comment).
+    expected_from: str
 
     @property
     def id(self) -> str:
@@ -29,6 +33,7 @@ def load(path: Path) -> Capture:
     data = json.loads(path.read_text())
     assert data["_comment"] and data["source"], f"{path} must cite its source"
     options = {"address": data["address"]} if "address" in data else {}
+    assert data.get("expected_from") in EXPECTED_FROM, f"{path}: expected_from must be one of {EXPECTED_FROM}"
     return Capture(
         path=path,
         protocol=data["protocol"],
@@ -36,6 +41,7 @@ def load(path: Path) -> Capture:
         expected=data["expected"],
         options=options,
         captured=data["captured"],
+        expected_from=data["expected_from"],
     )
 
 

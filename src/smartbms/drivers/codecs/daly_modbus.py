@@ -5,17 +5,25 @@ temperatures (+40), 0x28 pack V x0.1, 0x29 current (raw-30000) x0.1 A charge pos
 0x2A SOC x0.1 %, 0x30 remaining x0.1 Ah, 0x31 cells, 0x32 sensors, 0x33 cycles,
 0x35/0x36 charge/discharge FET, 0x3A-0x3D alarm bits. Facts: shared/design/protocols.md,
 checked against the captures in tests/fixtures/daly-modbus.
+
+Settings: a block of 41 holding registers from 0x80 (read with ``d2 03 00 80 00 29``),
+written one register at a time with function 0x06. Register addresses from the settings
+table of syssi/esphome-daly-bms docs/protocol-register-map.md; scales as that project's
+tests decode a real settings reply (tests/components/daly_bms_ble/daly_bms_ble_test.cpp:
+0x80 capacity x0.1 Ah, 0x8B-0x8E cell thresholds in mV, 0x8F-0x92 pack thresholds x0.1 V).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from smartbms.drivers.codecs import modbus
 from smartbms.drivers.codecs.base import (
     BoardProtocol,
     Frame,
     FrameFormat,
+    SettingSpec,
     alarms_from_bits,
     merge_all,
     with_meta,
@@ -28,6 +36,38 @@ from smartbms.telemetry import Telemetry
 ADDRESS = 0xD2
 STATUS_REGISTERS = 0x3E  # 62 registers from 0: the documented read request d2030000003ed7b9
 REG_CHARGE_FET, REG_DISCHARGE_FET, REG_SOC = 0xA5, 0xA6, 0xA7
+SETTINGS_START, SETTINGS_COUNT = 0x80, 0x29  # 0x80-0xA8
+
+# key -> (register, raw units per setting unit)
+SETTING_REGISTERS: dict[str, tuple[int, float]] = {
+    "capacity_ah": (0x80, 10.0),
+    "cell_ov_warn_v": (0x8B, 1000.0),
+    "cell_ov_v": (0x8C, 1000.0),
+    "cell_uv_warn_v": (0x8D, 1000.0),
+    "cell_uv_v": (0x8E, 1000.0),
+    "pack_ov_warn_v": (0x8F, 10.0),
+    "pack_ov_v": (0x90, 10.0),
+    "pack_uv_warn_v": (0x91, 10.0),
+    "pack_uv_v": (0x92, 10.0),
+}
+# Daly's public documents give no ranges for these registers: the bounds below are smartbms'
+# (cells: Li-ion/LiFePO4 chemistry; packs: up to 48 cells), inside what a u16 register holds.
+_CELL = "smartbms bound for Li-ion/LiFePO4 cells; Daly's public documents give no range"
+_PACK = "smartbms bound (up to 48 cells); Daly's public documents give no range"
+SETTINGS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        SettingSpec("capacity_ah", "Ah", 1.0, 6553.5, "rated capacity", "u16 x 0.1 Ah (register 0x80)"),
+        SettingSpec("cell_ov_warn_v", "V", 2.0, 4.5, "cell over-voltage, level 1 (warning)", _CELL),
+        SettingSpec("cell_ov_v", "V", 2.0, 4.5, "cell over-voltage, level 2 (protection)", _CELL),
+        SettingSpec("cell_uv_warn_v", "V", 1.5, 4.0, "cell under-voltage, level 1 (warning)", _CELL),
+        SettingSpec("cell_uv_v", "V", 1.5, 4.0, "cell under-voltage, level 2 (protection)", _CELL),
+        SettingSpec("pack_ov_warn_v", "V", 5.0, 220.0, "pack over-voltage, level 1 (warning)", _PACK),
+        SettingSpec("pack_ov_v", "V", 5.0, 220.0, "pack over-voltage, level 2 (protection)", _PACK),
+        SettingSpec("pack_uv_warn_v", "V", 3.0, 200.0, "pack under-voltage, level 1 (warning)", _PACK),
+        SettingSpec("pack_uv_v", "V", 3.0, 200.0, "pack under-voltage, level 2 (protection)", _PACK),
+    )
+}
 
 STATUS_FIELDS = (
     Field("voltage_v", 2 * 0x28, 2, scale=0.1),
@@ -50,6 +90,7 @@ class DalyModbusProtocol(BoardProtocol):
     title = "Daly Modbus RTU (0xD2)"
     transports = ("serial", "tcp", "ble")
     ble_characteristics = ("0000fff1-0000-1000-8000-00805f9b34fb", "0000fff2-0000-1000-8000-00805f9b34fb")
+    settings: ClassVar[Mapping[str, SettingSpec]] = SETTINGS
 
     def __init__(self, address: int = ADDRESS) -> None:
         self.address = address
@@ -90,6 +131,31 @@ class DalyModbusProtocol(BoardProtocol):
     def soc_requests(self, pct: float) -> list[bytes]:
         self.check_soc(pct)
         return [modbus.write_single_request(self.address, REG_SOC, round(pct * 10))]
+
+    def settings_requests(self) -> list[bytes]:
+        return [modbus.read_request(self.address, modbus.READ_HOLDING, SETTINGS_START, SETTINGS_COUNT)]
+
+    def decode_settings(self, frames: Sequence[Frame]) -> dict[str, Any]:
+        for frame in frames:
+            if frame.kind == modbus.READ_HOLDING and frame.meta.get("start") == SETTINGS_START:
+                return decode_settings_block(frame.payload)
+        return {}
+
+    def setting_requests(self, key: str, value: float) -> list[bytes]:
+        self.check_setting(key, value)
+        register, per_unit = SETTING_REGISTERS[key]
+        return [modbus.write_single_request(self.address, register, round(value * per_unit))]
+
+
+def decode_settings_block(payload: bytes) -> dict[str, Any]:
+    """The settings block read from 0x80, in smartbms units (keys of SETTING_REGISTERS)."""
+    regs = modbus.registers(payload)
+    out: dict[str, Any] = {}
+    for key, (register, per_unit) in SETTING_REGISTERS.items():
+        index = register - SETTINGS_START
+        if index < len(regs):
+            out[key] = round(regs[index] / per_unit, 6)
+    return out
 
 
 def decode_block(payload: bytes) -> Telemetry:
