@@ -178,6 +178,20 @@ def _markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{d[-1]['usable_pct_of_weakest']:.2f} % | {sum(r['bled_ah_per_cell']):.1f} | "
             f"{' '.join(r['protection_codes']) or '—'} | {r['wall_s']:.0f} s |"
         )
+    passive = next((r for r in results if r["strategy"] == "passive" and r["days"]), None)
+    if passive is not None:
+        last = passive["days"][-1]
+        ok_spread = last["spread_mv"] < 20.0
+        ok_usable = last["usable_pct_of_weakest"] >= 98.0
+        first_ok = next((d["day"] for d in passive["days"] if d["spread_mv"] < 20.0), None)
+        lines += [
+            "",
+            f"**Acceptance (passive top balancing):** end-of-charge spread on the last day "
+            f"{last['spread_mv']:.1f} mV (target < 20 mV: {'met' if ok_spread else 'NOT met'}; "
+            f"first below 20 mV on day {first_ok}), usable capacity "
+            f"{last['usable_pct_of_weakest']:.2f} % of the weakest cell "
+            f"(target ≥ 98 %: {'met' if ok_usable else 'NOT met'}).",
+        ]
     lines += [
         "",
         "## The strategies (`smartbms.balancing`, one interface: `make_balancer(settings).decide(inp)`)",

@@ -4,8 +4,9 @@
     PYBAMM_DISABLE_TELEMETRY=true .venv/bin/python benchmarks/sim_speed.py --full-month  # the real 30 days
 
 Reports:
-1. cell-steps/s of the plant (paths, charger logic, balancing hardware, cells, thermal) at 1 s steps for
-   one cell, one 16S pack and a fleet of 1,000 16S packs, on a constant-current demand;
+1. cell-steps/s at 1 s steps: one cell on the scalar path (``SingleCell``, the same equations), and the
+   full pack plant (paths, charger logic, balancing hardware, cells, thermal) for one cell, one 16S pack
+   and a fleet of 1,000 16S packs, on a constant-current demand;
 2. one cell over the UDDS drive cycle (1,370 s at 1 s): this simulator vs PyBaMM's Thevenin model
    (two RC elements, the same parameters, IDAKLU solver), wall time and ratio, build+solve and solve only;
 3. a 16S 280 Ah LFP pack on the solar day at 1 s steps with the full BMS (core, estimator, passive balancer)
@@ -42,6 +43,23 @@ def plant_speed(packs: int, cells: int, seconds: float) -> tuple[float, int]:
         steps += 50
     wall = time.perf_counter() - t0
     return steps * packs * cells / wall, steps
+
+
+def single_cell_speed(seconds: float) -> tuple[float, int]:
+    from smartbms.sim.params import load_cell_parameters
+    from smartbms.sim.single_cell import SingleCell
+
+    cell = SingleCell(load_cell_parameters("LFP"), 280.0, 60.0)
+    steps = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for k in range(500):
+            if k % 10 == 0:
+                cell.refresh(1.0)
+            cell.step(-50.0, 1.0)
+        steps += 500
+    wall = time.perf_counter() - t0
+    return steps / wall, steps
 
 
 def one_cell_vs_pybamm() -> dict[str, float]:
@@ -124,9 +142,11 @@ def main() -> None:
         f"# sim_speed on {platform.node()} ({os.cpu_count()} CPUs), "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.1f}"
     )
+    rate, steps = single_cell_speed(args.seconds)
+    print(f"1 cell (SingleCell)     : {rate / 1e6:10.3f} M cell-steps/s ({steps} steps of 1 s)")
     for label, packs, cells in (("1 cell", 1, 1), ("one 16S pack", 1, 16), ("1,000 16S packs", 1000, 16)):
         rate, steps = plant_speed(packs, cells, args.seconds)
-        print(f"plant {label:16s}: {rate / 1e6:10.3f} M cell-steps/s ({steps} steps of 1 s)")
+        print(f"plant {label:18s}: {rate / 1e6:10.3f} M cell-steps/s ({steps} steps of 1 s)")
     cmp = one_cell_vs_pybamm()
     print(
         f"one cell, UDDS {cmp['steps']:.0f} s at 1 s: smartbms {cmp['smartbms_s'] * 1000:.1f} ms, "

@@ -25,6 +25,10 @@ Sources: LFP = PyBaMM ``Prada2013`` (A123 ANR26650 LFP/graphite, Prada et al., J
 Soc. 167 (2020) 080534). LTO has no PyBaMM set: its OCV is the Chen2020 NMC811 positive OCP against an
 LTO negative with the 1.55 V plateau of Li4Ti5O12 vs Li (Ohzuku et al., J. Electrochem. Soc. 142 (1995)
 1431), and its RC values are the NMC fit halved (assumption: LTO cells are low-impedance).
+OCV temperature dependence (entropic change, dOCV/dT against SOC): Prada2013 and Chen2020 carry none, so the
+graphite and NMC811 entropic changes of PyBaMM ``ORegan2022`` (the same LG M50 cell as Chen2020;
+O'Regan et al., Electrochim. Acta 425 (2022) 140700) are used along each cell's stoichiometry window;
+LFP's and LTO's own electrode terms are taken as 0.
 LFP OCV hysteresis is not in Prada2013; the half-gap stored here is an assumption of the order
 reported for LFP (Dreyer et al., Nature Materials 9 (2010) 448): 7.5 mV in the plateau, tapering to 0
 at both ends.
@@ -108,6 +112,27 @@ def _ocv_table(params: Any, negative: str = "graphite") -> list[float]:
         if out[k] <= out[k - 1] + 1e-4:
             slope = (out[k - 1] - out[k - 2]) / (SOC_GRID_PCT[k - 1] - SOC_GRID_PCT[k - 2])
             out[k] = round(out[k - 1] + slope * (SOC_GRID_PCT[k] - SOC_GRID_PCT[k - 1]), 5)
+    return out
+
+
+def _entropic_table(params: Any, cell: str) -> list[float]:
+    """Full-cell dOCV/dT (V/K) along the SOC grid: dU_p/dT(y) − dU_n/dT(x) from PyBaMM ``ORegan2022``
+    (LG M50 graphite and NMC811, O'Regan et al., Electrochim. Acta 425 (2022) 140700), where the set in use
+    has none. LFP's own entropic change is taken as 0 (Prada2013 carries none); LTO's negative as 0."""
+    import pybamm
+
+    oregan = pybamm.ParameterValues("ORegan2022")
+    x0, x100, y100, y0 = pybamm.lithium_ion.get_min_max_stoichiometries(params)
+    dn = oregan["Negative electrode OCP entropic change [V.K-1]"]
+    dn = dn if cell in ("lfp", "nmc") else None  # graphite negatives; LTO's taken as 0
+    dp = oregan["Positive electrode OCP entropic change [V.K-1]"] if cell in ("nmc", "lto") else None
+    out = []
+    for soc in np.clip(SOC_GRID_PCT / 100.0, 0.0, 1.0):
+        x = min(max(x0 + soc * (x100 - x0), 1e-4), 1 - 1e-4)
+        y = min(max(y0 + soc * (y100 - y0), 1e-4), 1 - 1e-4)
+        d_neg = float(dn(pybamm.Scalar(x)).evaluate()) if dn is not None else 0.0
+        d_pos = float(dp(pybamm.Scalar(y)).evaluate()) if dp is not None else 0.0
+        out.append(round(d_pos - d_neg, 9))
     return out
 
 
@@ -241,9 +266,11 @@ def main() -> None:
             "source": "OCV and RC fits from PyBaMM parameter set Prada2013 (A123 ANR26650; Prada et al. "
             "2012) "
             "via "
-            "scripts/derive_cell_params.py; hysteresis half-gap assumed (Dreyer et al. 2010 order); "
+            "scripts/derive_cell_params.py; entropic change: graphite of PyBaMM ORegan2022, LFP side 0; "
+            "hysteresis half-gap assumed (Dreyer et al. 2010 order); "
             "thermal and self-discharge: EVE LF280K-class datasheet figures (see 'notes').",
             "ocv_v": _ocv_table(lfp),
+            "docv_dt_v_per_k": _entropic_table(lfp, "lfp"),
             "hysteresis_half_v": _hysteresis_half_v(0.0075),
             **_rc_tables(lfp),
             "coulombic_efficiency": 0.999,
@@ -266,8 +293,10 @@ def main() -> None:
             **common,
             "chemistry": "NMC",
             "source": "OCV and RC fits from PyBaMM parameter set Chen2020 (LG M50; Chen et al. 2020) via "
-            "scripts/derive_cell_params.py; no hysteresis.",
+            "scripts/derive_cell_params.py; entropic change of PyBaMM ORegan2022 (the same LG M50); "
+            "no hysteresis.",
             "ocv_v": _ocv_table(nmc),
+            "docv_dt_v_per_k": _entropic_table(nmc, "nmc"),
             "hysteresis_half_v": [0.0] * len(SOC_GRID_PCT),
             **nmc_rc,
             "coulombic_efficiency": 0.998,
@@ -287,9 +316,11 @@ def main() -> None:
             "chemistry": "LTO",
             "source": "OCV: Chen2020 NMC811 positive OCP against an Li4Ti5O12 negative plateau at 1.55 V "
             "(Ohzuku "
-            "et al. 1995), own smooth end walls; RC: the Chen2020 NMC fit halved (assumption). "
+            "et al. 1995), own smooth end walls; entropic change: NMC811 of PyBaMM ORegan2022, LTO side 0; "
+            "RC: the Chen2020 NMC fit halved (assumption). "
             "Illustrative, not a measured LTO cell.",
             "ocv_v": _ocv_table(nmc, negative="lto"),
+            "docv_dt_v_per_k": _entropic_table(nmc, "lto"),
             "hysteresis_half_v": [0.0] * len(SOC_GRID_PCT),
             **{
                 k: (

@@ -46,7 +46,7 @@ def _rc_mean_power(
     approach from ``v0`` to ``v_end`` (= R·I), so long steps do not over-count the heat.
     ``g1`` = 2τ(1−a)/dt and ``g2`` = τ(1−a²)/(2dt) come with the step coefficients."""
     d = v0 - v_end
-    return (v_end * v_end + d * (v_end * g1 + d * g2)) * inv_r  # type: ignore[no-any-return]
+    return (v_end * v_end + d * (v_end * g1 + d * g2)) * inv_r
 
 
 class _UniformTable:
@@ -55,7 +55,7 @@ class _UniformTable:
 
     def __init__(self, x: FloatArray, ys: list[FloatArray], step: float = 0.5) -> None:
         self.x0 = float(x[0])
-        n = int(round((float(x[-1]) - self.x0) / step))
+        n = round((float(x[-1]) - self.x0) / step)
         grid = self.x0 + step * np.arange(n + 1)
         knots = (x - self.x0) / step
         self.exact = bool(np.allclose(knots, np.round(knots)))
@@ -131,7 +131,11 @@ class EquivalentCircuitModel:
         self._ocv_v = params.ocv_v
         self._hyst_v = params.hysteresis_half_v
         self._has_hysteresis = bool(np.any(params.hysteresis_half_v != 0.0))
-        table = _UniformTable(params.soc_pct, [params.ocv_v, params.hysteresis_half_v])
+        self._entropic = (
+            params.docv_dt_v_per_k if params.docv_dt_v_per_k is not None else np.zeros_like(params.ocv_v)
+        )
+        self._has_entropic = bool(np.any(self._entropic != 0.0))
+        table = _UniformTable(params.soc_pct, [params.ocv_v, params.hysteresis_half_v, self._entropic])
         self._ocv_table: _UniformTable | None = table if table.exact else None
         # Open-circuit voltage at the end of the last step (the plant reuses it for the next one).
         self.last_ocv_v: FloatArray | None = None
@@ -177,17 +181,22 @@ class EquivalentCircuitModel:
         return r0 * k, r1 * k, tau1, r2 * k, tau2
 
     def ocv(self, state: CellState) -> FloatArray:
+        """OCV(SOC, T) with hysteresis: the table, the hysteresis half-gap, the entropic term."""
         soc = state.soc_pct
         tab = self._ocv_table
         if tab is None:
             ocv = np.interp(soc, self._ocv_soc, self._ocv_v)
             if self._has_hysteresis:
                 ocv = ocv + state.hysteresis * np.interp(soc, self._ocv_soc, self._hyst_v)
+            if self._has_entropic:
+                ocv = ocv + np.interp(soc, self._ocv_soc, self._entropic) * (state.temperature_c - 25.0)
             return ocv
         i, w = tab.index(soc)
         ocv = tab.values[0][i] + tab.slopes[0][i] * w
         if self._has_hysteresis:
             ocv = ocv + state.hysteresis * (tab.values[1][i] + tab.slopes[1][i] * w)
+        if self._has_entropic:
+            ocv = ocv + (tab.values[2][i] + tab.slopes[2][i] * w) * (state.temperature_c - 25.0)
         return ocv  # type: ignore[no-any-return]
 
     def coefficients(self, state: CellState, dt_s: float) -> StepCoefficients:

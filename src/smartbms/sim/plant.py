@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from smartbms.sim.faults import ChargerIgnoresDisconnect, Fault, SoftShort, WeldedContactor, active
 from smartbms.sim.models import CellState, EquivalentCircuitModel, StepCoefficients
 from smartbms.sim.params import CellParameters
-from smartbms.sim.profiles import Demand
+from smartbms.sim.profiles import ChargerDemand, Demand
 from smartbms.sim.variation import CellPopulation
 
 FloatArray = NDArray[np.float64]
@@ -145,6 +145,8 @@ class PackPlant:
             for fault in active(self.faults, self.time_s, SoftShort, p):
                 if leak is None:
                     leak = np.zeros((self.packs, self.cells))
+                if self.state.soc_pct[p, fault.cell - 1] <= self.params.soc_pct[0]:
+                    continue  # the cell is flat: nothing left to leak
                 leak[p, fault.cell - 1] += (
                     max(self.cell_voltage_v[p, fault.cell - 1], 0.0) / fault.resistance_ohm
                 )
@@ -217,11 +219,8 @@ class PackPlant:
         return np.asarray(current, dtype=float)
 
     def _charger_current(
-        self, charger: object, e_pack: FloatArray, r_pack: FloatArray, v_now: FloatArray, dt_s: float
+        self, charger: ChargerDemand, e_pack: FloatArray, r_pack: FloatArray, v_now: FloatArray, dt_s: float
     ) -> FloatArray:
-        from smartbms.sim.profiles import ChargerDemand
-
-        assert isinstance(charger, ChargerDemand)
         limit = np.full(self.packs, charger.max_current_a)
         if math.isfinite(charger.max_power_w):
             limit = np.minimum(limit, max(charger.max_power_w, 0.0) / v_now)

@@ -46,11 +46,15 @@ def plot_result(result: SimulationResult, path: Path, title: str = "") -> None:
     ax_b2.plot(t_h, tr["balancing_current_a"], color="tab:purple", lw=0.6, label="|balancing current| (A)")
     ax_b2.set_ylabel("Σ|I balancing| (A)")
     ax_b.set_xlabel("time (h)")
+    # One line and one label per moment, however many codes it raised.
+    moments: dict[float, list[str]] = {}
     for when, code in result.protection_moments:
+        moments.setdefault(when, []).append(code)
+    for when, codes in moments.items():
         for ax in axes:
             ax.axvline(when / 3600.0, color="tab:red", lw=0.8, alpha=0.7)
         ax_v.annotate(
-            code,
+            ", ".join(codes),
             (when / 3600.0, 1.0),
             xycoords=("data", "axes fraction"),
             rotation=90,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -156,7 +157,7 @@ class VanDay:
     alternator_v: float = 14.4
     drives_h: tuple[tuple[float, float], ...] = ((8.0, 10.5), (14.0, 16.0))
     fridge_w: float = 45.0
-    evening_w: float = 400.0
+    evening_w: float = 250.0
     solar_peak_w: float = 200.0
 
     def demand(self, t_s: float) -> Demand:
@@ -272,7 +273,11 @@ def csv_profile(
     return TableProfile(times, values, kind=kind, scale=scale * sign, repeat=repeat)
 
 
-DRIVE_CYCLE_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "drive_cycles"
+# ../shared/data/drive_cycles next to the repository, or wherever SMARTBMS_DRIVE_CYCLES points.
+DRIVE_CYCLE_DIR = Path(
+    os.environ.get("SMARTBMS_DRIVE_CYCLES")
+    or Path(__file__).resolve().parents[3].parent / "shared" / "data" / "drive_cycles"
+)
 # The drive cycles are scaled for a ~5 Ah cell (see their README); scale by capacity / this.
 DRIVE_CYCLE_REFERENCE_AH = 5.0
 

@@ -46,15 +46,25 @@ class CellParameters:
     heat_capacity_j_per_k_per_ah: float
     ambient_conductance_w_per_k_per_ah: float
     neighbour_conductance_w_per_k_per_ah: float
+    # Entropic change dOCV/dT per soc_pct point (V/K): OCV(SOC, T) = OCV(SOC) + dOCV/dT · (T − 25 °C).
+    docv_dt_v_per_k: FloatArray | None = None
 
-    def ocv_at(self, soc_pct: FloatArray | float, hysteresis: FloatArray | float = 0.0) -> FloatArray:
+    def ocv_at(
+        self,
+        soc_pct: FloatArray | float,
+        hysteresis: FloatArray | float = 0.0,
+        temperature_c: FloatArray | float = 25.0,
+    ) -> FloatArray:
         """Open-circuit voltage; ``hysteresis`` runs from -1 (after discharge) to +1 (after charge)."""
         soc = np.asarray(soc_pct, dtype=float)
-        return np.asarray(
-            np.interp(soc, self.soc_pct, self.ocv_v)
-            + np.asarray(hysteresis) * np.interp(soc, self.soc_pct, self.hysteresis_half_v),
-            dtype=float,
+        ocv = np.interp(soc, self.soc_pct, self.ocv_v) + np.asarray(hysteresis) * np.interp(
+            soc, self.soc_pct, self.hysteresis_half_v
         )
+        if self.docv_dt_v_per_k is not None:
+            ocv = ocv + np.interp(soc, self.soc_pct, self.docv_dt_v_per_k) * (
+                np.asarray(temperature_c) - 25.0
+            )
+        return np.asarray(ocv, dtype=float)
 
     def soc_at_ocv(self, ocv_v: float) -> float:
         """Inverse of the mid (no-hysteresis) OCV curve, for starting a cell from a rested voltage."""
@@ -87,7 +97,10 @@ def _from_dict(data: dict[str, object]) -> CellParameters:
     for key in _KEYS_2D:
         if arrays[key].shape != shape:
             raise CellParameterError(f"{key} has shape {arrays[key].shape}, expected {shape}")
-    for key in ("ocv_v", "hysteresis_half_v"):
+    entropic = data.get("docv_dt_v_per_k")
+    if entropic is not None:
+        arrays["docv_dt_v_per_k"] = np.asarray(entropic, dtype=float)
+    for key in ("ocv_v", "hysteresis_half_v", *(["docv_dt_v_per_k"] if entropic is not None else [])):
         if arrays[key].shape != arrays["soc_pct"].shape:
             raise CellParameterError(f"{key} must have one value per soc_pct point")
     if np.any(np.diff(arrays["soc_pct"]) <= 0) or np.any(np.diff(arrays["ocv_v"]) <= 0):
@@ -112,6 +125,7 @@ def _from_dict(data: dict[str, object]) -> CellParameters:
         heat_capacity_j_per_k_per_ah=f["heat_capacity_j_per_k_per_ah"],
         ambient_conductance_w_per_k_per_ah=f["ambient_conductance_w_per_k_per_ah"],
         neighbour_conductance_w_per_k_per_ah=f["neighbour_conductance_w_per_k_per_ah"],
+        docv_dt_v_per_k=a.get("docv_dt_v_per_k"),
     )
 
 
