@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from smartbms.core.actions import Actions
@@ -75,7 +76,16 @@ class Pack:
         self.actions: Actions | None = None
         self.events: list[Any] = []
 
-    def feed(self, measurement: Measurement | None, now: float | None = None) -> Actions:
+    def feed(self, measurement: Measurement | None, now: float | None = None, raw: bool = False) -> Actions:
+        """Step the core. Like a real pack with working switches, no current flows through a
+        path the core opened at its previous step, unless ``raw`` (a failed switch, or a BMS
+        that only signals external equipment)."""
+        if measurement is not None and not raw:
+            charge_on = self.actions is not None and self.actions.charge_enabled
+            discharge_on = self.actions is not None and self.actions.discharge_enabled
+            current = measurement.current_a
+            if (current > 0.0 and not charge_on) or (current < 0.0 and not discharge_on):
+                measurement = replace(measurement, current_a=0.0)
         self.now = (
             now if now is not None else (measurement.timestamp if measurement is not None else self.now)
         )
@@ -83,12 +93,12 @@ class Pack:
         self.events.extend(self.actions.events)
         return self.actions
 
-    def run(self, make: Any, start: float, end: float, dt: float = 0.5) -> Actions:
+    def run(self, make: Any, start: float, end: float, dt: float = 0.5, raw: bool = False) -> Actions:
         """Feed ``make(t)`` for t in [start, end] every dt seconds; returns the last actions."""
         t = start
         actions = None
         while t <= end + 1e-9:
-            actions = self.feed(make(t), t)
+            actions = self.feed(make(t), t, raw=raw)
             t = round(t + dt, 9)
         assert actions is not None
         return actions

@@ -36,8 +36,14 @@ class Case:
     other_path_stays_on: bool = True
     # The pack's charge voltage limit (a normal end of charge) stops charging before this rule does.
     charge_limit_first: bool = False
+    # Over-current: once the path opens the current is gone, so the hysteresis band can only be
+    # seen where current still flows (a BMS that signals external switches): such tests feed raw
+    # samples with switch-failure detection off, to watch this rule alone.
+    signal_flows_through_path: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
 
+
+NO_SWITCH_CHECK = {"protection__switch_failure_detection": False}
 
 CASES = [
     Case("cell_overvoltage", "cell_ov", True, False),
@@ -51,9 +57,30 @@ CASES = [
         settings={"protection__cell_ov_v": 3.85},
     ),
     Case("pack_undervoltage", "pack_uv", False, True, settings={"protection__cell_uv_v": 2.2}),
-    Case("charge_overcurrent", "charge_oc", True, False),
-    Case("discharge_overcurrent_level1", "discharge_oc1", False, True),
-    Case("discharge_overcurrent_level2", "discharge_oc2", False, True),
+    Case(
+        "charge_overcurrent",
+        "charge_oc",
+        True,
+        False,
+        signal_flows_through_path=True,
+        settings=NO_SWITCH_CHECK,
+    ),
+    Case(
+        "discharge_overcurrent_level1",
+        "discharge_oc1",
+        False,
+        True,
+        signal_flows_through_path=True,
+        settings=NO_SWITCH_CHECK,
+    ),
+    Case(
+        "discharge_overcurrent_level2",
+        "discharge_oc2",
+        False,
+        True,
+        signal_flows_through_path=True,
+        settings=NO_SWITCH_CHECK,
+    ),
     Case("charge_overtemperature", "charge_ot", True, False),
     Case("charge_undertemperature", "charge_ut", True, False),
     # Too hot to discharge is also too hot to charge: both limits trip together.
@@ -113,10 +140,10 @@ def _assert_blocked(pack: Pack, case: Case, rule: Rule) -> None:
         assert charge if not case.blocks_charge else discharge if not case.blocks_discharge else True
 
 
-def _trip(pack: Pack, rule: Rule, trip: float) -> float:
+def _trip(pack: Pack, rule: Rule, trip: float, raw: bool = False) -> float:
     """Hold the trip value until the rule has tripped; returns the trip time."""
     t_end = 10.0 + rule.trip_delay_s
-    pack.run(lambda t: with_signal(rule.signal, trip, t), 10.0, t_end, dt=0.1)
+    pack.run(lambda t: with_signal(rule.signal, trip, t), 10.0, t_end, dt=0.1, raw=raw)
     return t_end
 
 
@@ -153,9 +180,10 @@ def make_short_pulse_test(case: Case) -> Callable[[], None]:
 def make_hysteresis_test(case: Case) -> Callable[[], None]:
     def test() -> None:
         pack, rule, trip, band = _setup(case)
-        t = _trip(pack, rule, trip)
+        raw = case.signal_flows_through_path
+        t = _trip(pack, rule, trip, raw=raw)
         hold = 2 * rule.recovery_delay_s + 5
-        pack.run(lambda t: with_signal(rule.signal, band, t), t + 0.5, t + hold, dt=0.5)
+        pack.run(lambda t: with_signal(rule.signal, band, t), t + 0.5, t + hold, dt=0.5, raw=raw)
         _assert_blocked(pack, case, rule)
 
     return test
@@ -240,7 +268,7 @@ def test_fault_reset_refused_while_short_circuit_current_flows() -> None:
     pack, rule = _short_circuit_pack()
     pack.feed(healthy(6.0, current_a=-(rule.limit + 100)))
     pack.ask(ResetFault())
-    pack.feed(healthy(7.0, current_a=-(rule.limit + 100)))
+    pack.feed(healthy(7.0, current_a=-(rule.limit + 100)), raw=True)  # the short still drives current
     assert pack.bms_state == "FAULT"
     refused = [e for e in pack.events if e.kind.value == "request" and not e.data["accepted"]]
     assert refused and "short_circuit" in refused[0].message
@@ -264,6 +292,6 @@ def test_every_protection_rule_is_covered(case: Case) -> None:
 
 def test_table_covers_all_protection_rules() -> None:
     pack = Pack()
-    covered = {c.rule_id for c in CASES} | {"short_circuit"}
+    covered = {c.rule_id for c in CASES} | {"short_circuit", "switch_failure"}  # own tests below / elsewhere
     protection = {r.id for r in pack.state.rules if r.tier.value == "protection"}
     assert protection == covered

@@ -61,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--no-resistance", action="store_true", help="skip the resistance-learning check")
     p.add_argument("--write", type=Path, default=None, help="write the Markdown report here")
+    p.add_argument("--json", type=Path, default=None, help="also write every case's raw figures as JSON")
     p.set_defaults(func=_validate)
 
 
@@ -156,6 +157,18 @@ def _validate(args: argparse.Namespace) -> int:
         )
     report = run_validation(config, progress=lambda line: print(line, flush=True))
     text = render(report)
+    if args.json:
+        import dataclasses
+        import json
+
+        raw = {
+            "config": dataclasses.asdict(report.config),
+            "cases": [dataclasses.asdict(c) for c in report.cases],
+            "resistance": [dataclasses.asdict(r) for r in report.resistance],
+            "truncated": report.truncated,
+            "seconds": report.seconds,
+        }
+        args.json.write_text(json.dumps(raw, indent=1), encoding="utf-8")
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(text, encoding="utf-8")

@@ -56,6 +56,9 @@ class CoreState:
     # Paths switched off by hand (SetPath); protection and remote mode act on top of these.
     charge_switched_off: bool = False
     discharge_switched_off: bool = False
+    # What the previous step commanded, to notice current through an opened path.
+    charge_commanded: bool = False
+    discharge_commanded: bool = False
     sensor_faults: frozenset[str] = frozenset()
     valid_streak: int = 0
     # When the current last rose above the idle level (for LOW_POWER / SLEEP).
@@ -124,7 +127,11 @@ def step(state: CoreState, measurement: Measurement | None, now: float) -> tuple
     events: list[Event] = []
 
     # 1. Rules: every rule advances on every sample, whatever the state.
-    values = signal_values(sample)
+    # In SLEEP the BMS is not watching its switches; a welded one shows up once awake.
+    watching = state.bms_state is not BmsState.SLEEP
+    values = signal_values(
+        sample, watching and not state.charge_commanded, watching and not state.discharge_commanded
+    )
     new_statuses = []
     engaged: list[tuple[Rule, RuleStatus]] = []
     idle, active = Phase.IDLE, Phase.ACTIVE
@@ -173,8 +180,17 @@ def step(state: CoreState, measurement: Measurement | None, now: float) -> tuple
 
     # 3. Outputs.
     actions = outputs.compute(state, sample, now, tuple(events), engaged)
-    if actions.alarms != state.active_alarms:
-        state = replace(state, active_alarms=actions.alarms)
+    if (
+        actions.alarms != state.active_alarms
+        or actions.charge_enabled != state.charge_commanded
+        or actions.discharge_enabled != state.discharge_commanded
+    ):
+        state = replace(
+            state,
+            active_alarms=actions.alarms,
+            charge_commanded=actions.charge_enabled,
+            discharge_commanded=actions.discharge_enabled,
+        )
     return state, actions
 
 
@@ -237,7 +253,11 @@ def _handle_request(state: CoreState, req: Request, now: float, events: list[Eve
         if state.bms_state is not BmsState.FAULT:
             return refuse("not in FAULT")
         last = state.last_sample
-        values = signal_values(last) if last is not None else None
+        values = (
+            signal_values(last, not state.charge_commanded, not state.discharge_commanded)
+            if last is not None
+            else None
+        )
         still = [r.id for r in _latched_active(state) if values is None or not r.released(values[r.signal])]
         if still:
             return refuse(f"condition still present: {', '.join(still)}")

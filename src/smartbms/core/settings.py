@@ -100,6 +100,11 @@ class ProtectionSettings(BaseModel):
     imbalance_protection_v: float = Field(0.50, gt=0.0, le=2.0)
     imbalance_release_v: float = Field(0.30, gt=0.0, le=2.0)
     imbalance_delay_s: float = Field(30.0, ge=0.0, le=3600.0)
+    # Current through a path the BMS has opened means a welded contactor or a failed FET (E-FET).
+    # Turn off only where the BMS does not switch the current itself (it only signals chargers/loads).
+    switch_failure_detection: bool = True
+    switch_failure_current_a: float = Field(gt=0.0, le=1000.0)
+    switch_failure_delay_s: float = Field(5.0, ge=1.0, le=60.0)
 
 
 class OutputSettings(BaseModel):
@@ -320,6 +325,7 @@ def _chemistry_defaults(pack: PackSettings) -> dict[str, dict[str, Any]]:
             "discharge_oc1_a": round(1.0 * capacity, 3),
             "discharge_oc2_a": round(1.5 * capacity, 3),
             "short_circuit_a": round(4.0 * capacity, 3),
+            "switch_failure_current_a": round(max(1.0, 0.01 * capacity), 3),
             **temp,
         },
         "outputs": {

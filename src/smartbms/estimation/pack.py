@@ -32,8 +32,12 @@ MAX_INTEGRATION_GAP_S = 300.0  # longer gaps: the current in between is unknown
 SYNC_HOLD_S = 60.0
 ENERGY_REFRESH_S = 10.0
 REST_FILTER_S = 20.0
+# OCV readings at these multiples of the rest time; inf ends the list.
+REST_READING_AT = (1.0, math.inf)
+RESISTANCE_MIN_STEPS = 20  # current steps before the learned resistance replaces the model's
 SYNC_SIGMA = 0.005
 SYNC_REARM_DROP = 0.05
+UNCERTAIN_START_VAR = 0.03**2
 REST_ANCHOR_MAX_SIGMA = 0.03
 # Voltage trust, tuned on Chen2020 and Prada2013 only (the held-out cells never informed them):
 LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
@@ -148,11 +152,12 @@ class PackEstimator:
         self._energy_wh: float | None = None
         self._energy_age_s = 0.0
         self._since_correction_s = math.inf  # fuse the very first voltage at once
+        self._plausible_v = (0.5 * self.model.voltage_min_v, 1.2 * self.model.voltage_max_v)
         self._rest_current_a = 0.01 * capacity_ah
         self._rest_current_filtered = 0.0
         self._smoothed_current = 0.0
         self._rest_s = 0.0
-        self._rest_anchored = False
+        self._rest_readings = 0  # OCV readings taken in the present rest
         self._sync_s = 0.0
         self._sync_armed = True
         self._sync_soc = 1.0
@@ -285,7 +290,7 @@ class PackEstimator:
                 ekf.correct_voltage(np.where(valid_v, voltages, 0.0), i_now, valid_v, var_v)
         if current_ok and all_valid and self._last_all_valid:
             self._learn_resistance(i_now, voltages)
-        if rested and not self._rest_anchored:
+        if rested and self._rest_s >= self.defaults.rest_time_s * REST_READING_AT[self._rest_readings]:
             self._rest_correction(timestamp, voltages, valid_v)
         if current_ok:
             self._last_current = current_a
@@ -344,7 +349,11 @@ class PackEstimator:
             self.counters.wrong_cell_count += 1
             out = np.full(self.n, np.nan)
             out[: min(self.n, v.size)] = v[: self.n]
-            return out
+            v = out
+        # A reading far outside the cell's range is a broken sensor or wire, not a cell state.
+        lo, hi = self._plausible_v
+        if not (v.min() >= lo and v.max() <= hi):  # also true when a NaN is present
+            v = np.where((v >= lo) & (v <= hi), v, np.nan)
         return v
 
     def _temperatures(self, temperatures_c: Sequence[float]) -> tuple[FloatArray, bool]:
@@ -380,14 +389,15 @@ class PackEstimator:
             self._rest_s += dt
         else:
             self._rest_s = 0.0
-            self._rest_anchored = False
+            self._rest_readings = 0
         return self._rest_s >= self.defaults.rest_time_s
 
     def _rest_correction(self, timestamp: float, voltages: FloatArray, valid: BoolArray) -> None:
         """After a long rest the terminal voltage is the OCV: read SOC from it where the curve is steep."""
         ekf = self._ekf
         assert ekf is not None
-        self._rest_anchored = True
+        # A second, later reading supersedes the first: the cell has relaxed further by then.
+        self._rest_readings += 1
         if not valid.any():
             return
         h = float(np.mean(ekf.hyst))
@@ -443,6 +453,9 @@ class PackEstimator:
         ocv = v - ekf.v1 - ekf.v2 - ekf.vbias - ekf.r0 * max(current_a, 0.0)
         ekf.hyst = np.ones(self.n)
         soc = np.asarray(self.model.soc_from_ocv(ocv, 1.0), dtype=np.float64)
+        # Right after an uncertain start the SOC error is the start's, not the offset's: let this
+        # anchor fix SOC only.
+        ekf.p01 = np.where(ekf.p00 > UNCERTAIN_START_VAR, 0.0, ekf.p01)
         ekf.observe_soc(soc, SYNC_SIGMA)
         self._soc_max = self._sync_soc = float(np.max(ekf.soc))
         self._sync_armed = False
@@ -456,7 +469,10 @@ class PackEstimator:
             ekf = self._ekf
             assert ekf is not None
             dv = float(np.mean(voltages - self._last_voltages))
-            self.resistance.add_step(di, dv, float(np.mean(ekf.r0)))
+            # Regress on the model's own R0 (without the learned scale) so the factor stays absolute.
+            learned = self.resistance.add_step(di, dv, float(np.mean(ekf.r0)) / ekf.resistance_scale)
+            if learned and self.resistance.samples >= RESISTANCE_MIN_STEPS:
+                ekf.resistance_scale = min(3.0, max(0.5, self.resistance.factor))
 
     def _publish(
         self,
@@ -473,7 +489,7 @@ class PackEstimator:
         s_min, s_max = min(socs), max(socs)
         self._soc_max = s_max
         usable = s_min + 1.0 - s_max
-        pack = s_min / usable if usable > 1e-9 else 0.0
+        pack = min(1.0, s_min / usable) if usable > 1e-9 else 0.0
         p00 = ekf.p00
         sigma = math.sqrt(max(float(p00[socs.index(s_min)]), float(p00[socs.index(s_max)])))
         q = ekf.capacity_ah

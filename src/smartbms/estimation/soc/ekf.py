@@ -69,6 +69,8 @@ class CellBankEkf:
         self.offset_walk_var_per_s = offset_walk_a_per_sqrt_h**2 / SECONDS_PER_HOUR
         self.soc_walk_var_per_s = soc_walk_per_sqrt_h**2 / SECONDS_PER_HOUR
         self.rejected_measurements = 0
+        # Learned resistance relative to the model (ageing, a wrong capacity scaling), set by the pack.
+        self.resistance_scale = 1.0
         # RC parameters at the last refresh (columns R0, R1, tau1, R2, tau2) and the step factors.
         self._rc_dt = -1.0
         self._rc_age_s = 0.0
@@ -78,7 +80,8 @@ class CellBankEkf:
 
     def _refresh_rc(self, dt_s: float, temp_rows: FloatArray) -> None:
         rc = self.tables.rc(self.soc, temp_rows)
-        r0, r1, tau1, r2, tau2 = rc[:, 0], rc[:, 1], rc[:, 2], rc[:, 3], rc[:, 4]
+        k = self.resistance_scale
+        r0, r1, tau1, r2, tau2 = rc[:, 0] * k, rc[:, 1] * k, rc[:, 2], rc[:, 3] * k, rc[:, 4]
         self.r0 = r0
         self.r_total = r0 + r1 + r2
         self._a1 = np.exp(-dt_s / tau1)
@@ -126,7 +129,9 @@ class CellBankEkf:
         ocv, g = self.tables.ocv(self.soc, self.hyst)
         r0 = self.r0
         y = voltages_v - (ocv + self.v1 + self.v2 + self.vbias + r0 * (current_a - self.offset))
-        # A jump of half a volt is a sensor glitch, not information about SOC.
+        # A jump of half a volt is a sensor glitch, not information about SOC. (Skipping the voltage on
+        # the LFP plateau altogether was tried and measured worse: with the variance inflation below it
+        # still carries some information.)
         glitch = y * y > 0.25
         if valid is not None or glitch.any():
             use = ~glitch if valid is None else valid & ~glitch
@@ -143,7 +148,19 @@ class CellBankEkf:
         inv_s = 1.0 / np.maximum(g * k0 - r0 * k1 + k2 + voltage_var, y * y * (1.0 / 9.0))
         if use is not None:
             inv_s = inv_s * use
-        self._apply(k0, k1, k2, inv_s, y)
+        # The offset is a "consider" state here (Schmidt-Kalman): voltage residuals are mostly model
+        # error, and letting them steer the offset made the counting between anchors worse in the
+        # validation. The offset learns from anchors (observe_soc) only; its covariance terms stay
+        # consistent.
+        gain_y = inv_s * y
+        self.soc = np.minimum(np.maximum(self.soc + k0 * gain_y, -0.02), 1.02)
+        self.vbias = self.vbias + k2 * gain_y
+        k0_s = k0 * inv_s
+        self.p00 = np.maximum(self.p00 - k0_s * k0, 1e-10)
+        self.p01 = self.p01 - k0_s * k1
+        self.p02 = self.p02 - k0_s * k2
+        self.p12 = self.p12 - k1 * k2 * inv_s
+        self.p22 = np.maximum(self.p22 - k2 * k2 * inv_s, 1e-12)
 
     def observe_soc(self, soc: FloatArray, sigma: FloatArray | float, mask: BoolArray | None = None) -> None:
         """Fuse a direct SOC reading (full-charge sync, rested OCV) with its own uncertainty."""

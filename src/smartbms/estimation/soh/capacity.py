@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-MIN_SPAN_FRACTION = 0.4  # shorter spans amplify anchor errors too much
+MIN_SPAN_FRACTION = 0.6  # shorter spans amplify anchor errors too much
 
 
 @dataclass(frozen=True)

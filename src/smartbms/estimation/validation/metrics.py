@@ -10,6 +10,28 @@ import numpy as np
 from smartbms.estimation.cell_model import FloatArray
 
 CONVERGED_WITHIN_PCT = 2.0
+SETTLED_FOR_S = 300.0  # inside the band this long counts as converged
+
+
+def _settled_index(time_s: FloatArray, inside: np.ndarray) -> int:
+    """First sample from which the error stays inside the band for SETTLED_FOR_S (size: never).
+
+    The errors after it are all scored, including any later excursion: a filter that converges and
+    then wanders is caught by its max, not hidden by a late convergence time.
+    """
+    n = inside.size
+    k = 0
+    while k < n:
+        if not inside[k]:
+            k += 1
+            continue
+        stop = k
+        while stop < n and inside[stop]:
+            stop += 1
+        if time_s[stop - 1] - time_s[k] >= SETTLED_FOR_S or stop == n:
+            return k
+        k = stop
+    return n
 
 
 @dataclass(frozen=True)
@@ -19,7 +41,7 @@ class SocMetrics:
     p95: float
     max: float
     rmse_all: float  # whole run, including the start
-    convergence_s: float  # time until the error stays within 2 % (inf: never)
+    convergence_s: float  # time until the error is within 2 % and stays there 5 min (inf: never)
     drift_pct_per_h: float  # slope of the error over the run
     low_soc_rmse: float  # where the truth is below 10 % (nan if never)
     coverage_2sigma: float  # share of samples with truth inside +-2 sigma (nan without sigma)
@@ -29,13 +51,7 @@ def soc_metrics(
     time_s: FloatArray, truth_pct: FloatArray, estimate_pct: FloatArray, sigma_pct: FloatArray | None = None
 ) -> SocMetrics:
     err = estimate_pct - truth_pct
-    outside = np.flatnonzero(np.abs(err) > CONVERGED_WITHIN_PCT)
-    if outside.size == 0:
-        start = 0
-    elif outside[-1] == err.size - 1:
-        start = err.size  # never settled
-    else:
-        start = int(outside[-1]) + 1
+    start = _settled_index(time_s, np.abs(err) <= CONVERGED_WITHIN_PCT)
     convergence = float(time_s[start] - time_s[0]) if start < err.size else math.inf
     after = err[start:] if start < err.size else err
     abs_after = np.abs(after)

@@ -1,0 +1,70 @@
+"""A small equivalent-circuit plant for tests: a "cell" whose truth we know exactly.
+
+It uses a cell model's own OCV and resistances (optionally scaled), so tests can check that the
+estimators recover what was put in. PyBaMM-based checks live in test_validation_pybamm.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from smartbms.estimation.cell_model import CellModel
+from smartbms.estimation.traces import Trace
+
+
+@dataclass
+class EcmPlant:
+    model: CellModel
+    capacity_ah: float
+    soc: float
+    temperature_c: float = 25.0
+    resistance_scale: float = 1.0
+    v1: float = 0.0
+    v2: float = 0.0
+
+    def step(self, current_a: float, dt_s: float) -> float:
+        """Advance by dt under current (positive = charging); returns the terminal voltage after it."""
+        r0, r1, tau1, r2, tau2 = (
+            float(np.interp(self.soc, self.model.soc_grid, t))
+            for t in self.model.rc_tables_at(self.temperature_c)
+        )
+        scale = self.resistance_scale * self.model.capacity_ah / self.capacity_ah
+        self.soc += current_a * dt_s / (self.capacity_ah * 3600.0)
+        a1, a2 = math.exp(-dt_s / tau1), math.exp(-dt_s / tau2)
+        self.v1 = a1 * self.v1 + r1 * scale * (1 - a1) * current_a
+        self.v2 = a2 * self.v2 + r2 * scale * (1 - a2) * current_a
+        return float(self.model.ocv(self.soc, 0.0)) + self.v1 + self.v2 + r0 * scale * current_a
+
+    def run(self, currents: list[float], dt_s: float = 1.0, t0: float = 0.0) -> tuple[Trace, np.ndarray]:
+        """Trace (time, current, voltage, temperature) and the true SOC (fraction) after each sample."""
+        t, i, v, soc = [], [], [], []
+        for k, current in enumerate(currents):
+            v.append(self.step(current, dt_s))
+            t.append(t0 + (k + 1) * dt_s)
+            i.append(current)
+            soc.append(self.soc)
+        n = len(t)
+        trace = Trace(np.array(t), np.array(i), np.array(v), np.full(n, self.temperature_c), "ecm plant")
+        return trace, np.array(soc)
+
+
+def lab_tests(model: CellModel, capacity_ah: float) -> dict[str, Trace]:
+    """Slow discharge, slow charge and an HPPC-style pulse test on an ECM plant built from ``model``."""
+    c = capacity_ah
+    dis, _ = EcmPlant(model, c, 1.0).run([0.0] * 6 + [-c / 20] * 7_300 + [0.0] * 6, dt_s=10.0)
+    keep = dis.voltage_v > model.voltage_min_v
+    dis = dis.slice(0, int(np.argmin(keep)) if not keep.all() else len(dis))
+    chg, _ = EcmPlant(model, c, 0.0).run([0.0] * 6 + [c / 20] * 7_300 + [0.0] * 6, dt_s=10.0)
+    keep = chg.voltage_v < model.voltage_max_v
+    chg = chg.slice(0, int(np.argmin(keep)) if not keep.all() else len(chg))
+    currents = [0.0] * 600
+    for _ in range(9):
+        currents += [-c / 2] * 720 + [0.0] * 1200 + [-c] * 10 + [0.0] * 60 + [0.75 * c] * 10 + [0.0] * 60
+    pulse, _ = EcmPlant(model, c, 1.0).run(currents, dt_s=1.0)
+    named = {}
+    for name, tr in (("discharge", dis), ("charge", chg), ("pulse", pulse)):
+        named[name] = Trace(tr.time_s, tr.current_a, tr.voltage_v, tr.temperature_c, name)
+    return named

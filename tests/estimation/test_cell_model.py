@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from smartbms.estimation.cell_model import CellModel, load_cell_model, shipped_model
+from smartbms.estimation.errors import CellModelError
+
+
+@pytest.mark.parametrize("chemistry", ["LFP", "NMC", "LTO"])
+def test_shipped_models_load_and_are_consistent(chemistry: str) -> None:
+    model = shipped_model(chemistry)
+    assert model.chemistry == chemistry
+    soc = np.linspace(0, 1, 101)
+    mid = model.ocv(soc)
+    assert np.all(np.diff(mid) > 0)
+    assert model.voltage_min_v < mid[50] < model.voltage_max_v
+    # The inverse lookup returns the SOC it came from.
+    assert np.allclose(model.soc_from_ocv(mid[5:96]), soc[5:96], atol=2e-3)
+    assert np.all(model.ocv(soc, 1.0) >= model.ocv(soc, -1.0))
+
+
+def test_shipped_model_lookup_rejects_unknown_chemistry() -> None:
+    with pytest.raises(CellModelError, match="no shipped cell model"):
+        shipped_model("NaIon")
+
+
+def test_json_round_trip(tmp_path) -> None:
+    model = shipped_model("NMC")
+    path = tmp_path / "m.json"
+    model.save(path)
+    again = load_cell_model(path)
+    assert again.capacity_ah == pytest.approx(model.capacity_ah, rel=1e-4)
+    assert np.allclose(again.ocv(np.linspace(0, 1, 11)), model.ocv(np.linspace(0, 1, 11)), atol=1e-4)
+    assert np.allclose(again.rc_tables_at(10.0)[0], model.rc_tables_at(10.0)[0], rtol=1e-3)
+
+
+def test_temperature_interpolation_is_between_rows() -> None:
+    model = shipped_model("NMC")
+    cold, mid, warm = (model.rc_tables_at(t)[0] for t in (0.0, 12.5, 25.0))
+    assert np.all(mid <= np.maximum(cold, warm) + 1e-12)
+    assert np.all(mid >= np.minimum(cold, warm) - 1e-12)
+
+
+def _base_dict() -> dict:
+    return shipped_model("LFP").to_dict()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.pop("capacity_ah"), "missing key 'capacity_ah'"),
+        (lambda d: d.update(format="other/9"), "'format' must be"),
+        (lambda d: d.update(chemistry="PbA"), "chemistry must be one of"),
+        (
+            lambda d: d.update(
+                ocv_charge_v=d["ocv_charge_v"][::-1], ocv_discharge_v=d["ocv_discharge_v"][::-1]
+            ),
+            "rise strictly",
+        ),
+        (lambda d: d.update(r0_ohm=[[0.01, 0.02]]), "r0_ohm must be a table"),
+        (lambda d: d.update(capacity_ah=-1), "capacity_ah must be positive"),
+    ],
+)
+def test_malformed_models_are_rejected_with_a_clear_message(mutate, message: str) -> None:
+    data = _base_dict()
+    mutate(data)
+    with pytest.raises(CellModelError, match=message):
+        CellModel.from_dict(data)
+
+
+def test_bad_json_names_file_and_line(tmp_path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{\n "format": "smartbms.cell_model/1",\n oops\n}')
+    with pytest.raises(CellModelError, match=r"broken.json: not valid JSON \(line 3\)"):
+        load_cell_model(path)
+
+
+def test_missing_file_is_a_cell_model_error(tmp_path) -> None:
+    with pytest.raises(CellModelError, match="cannot read"):
+        load_cell_model(tmp_path / "nope.json")
+
+
+def test_model_json_is_plain_data() -> None:
+    text = json.dumps(shipped_model("LTO").to_dict())
+    assert '"chemistry": "LTO"' in text

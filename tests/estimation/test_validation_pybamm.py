@@ -1,0 +1,46 @@
+"""Small PyBaMM checks of the validation harness (the full sweep is `smartbms validate`)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+pybamm = pytest.importorskip("pybamm")
+os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
+
+from smartbms.estimation import shipped_model  # noqa: E402
+from smartbms.estimation.replay import replay  # noqa: E402
+from smartbms.estimation.validation.metrics import soc_metrics  # noqa: E402
+from smartbms.estimation.validation.plant import CELLS, DRIVE_CYCLE_DIR, drive_cycle, simulate  # noqa: E402
+from smartbms.estimation.validation.sensors import SensorErrors, measure  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def udds_run():
+    if not (DRIVE_CYCLE_DIR / "UDDS.csv").exists():
+        pytest.skip("drive cycles not found; set SMARTBMS_DRIVE_CYCLES")
+    spec = CELLS["chen2020"]
+    steps = [pybamm.step.current(drive_cycle("UDDS", 1.0)[:900], period=1.0)]
+    return simulate(spec, steps, temperature_c=25.0, initial_soc=0.8, model="SPM")
+
+
+def test_truth_soc_follows_the_charge_balance(udds_run) -> None:
+    trace = udds_run.trace
+    assert udds_run.completed and len(trace) >= 890
+    counted = 0.8 + np.concatenate(([0.0], np.cumsum(trace.current_a[:-1] * np.diff(trace.time_s)))) / (
+        3600 * udds_run.capacity_ah
+    )
+    assert np.max(np.abs(counted - udds_run.soc)) < 2e-3
+    assert udds_run.capacity_ah == pytest.approx(5.15, rel=0.02)  # measured at C/50, not the 5.0 Ah nameplate
+
+
+def test_shipped_nmc_model_tracks_a_pybamm_cell_with_sensor_errors(udds_run) -> None:
+    rng = np.random.default_rng(11)
+    errors = SensorErrors.draw(rng, udds_run.capacity_ah)
+    measured, idx = measure(udds_run.trace, errors, rng)
+    result = replay(measured, shipped_model("NMC"), udds_run.capacity_ah, initial_soc_pct=60.0)
+    metrics = soc_metrics(measured.time_s, 100 * udds_run.soc[idx], result.soc_pct, result.soc_sigma_pct)
+    assert metrics.convergence_s < 300  # from 20 % wrong
+    assert metrics.rmse < 2.0
