@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from smartbms.core.actions import Actions
+from smartbms.core.actions import Actions, LedState
 from smartbms.core.engine import CoreState, apply_settings, initial_state, request, step
 from smartbms.core.events import Event, EventKind
 from smartbms.core.measurement import Measurement
@@ -238,14 +238,20 @@ class Controller:
                     cell_soc_pct=getattr(estimate, "cell_soc_pct", None),
                     current_a=sample.current_a,
                     temperatures_c=sample.temperatures_c,
-                    protection_active=bool(self._state.engaged())
-                    and any(a[0] == "A" for a in actions.alarms),
+                    protection_active=any(code[0] == "A" for code in actions.alarms),
                     charge_allowed=actions.charge_enabled,
                 )
             )
             bleed, currents = tuple(decision.bleed_cells), tuple(decision.currents_a)
         soc = getattr(estimate, "soc_pct", None)
-        leds = replace(actions.leds, balancing=bool(bleed) or any(currents), soc_bar=soc_bar(soc))
+        core_leds = actions.leds
+        leds = LedState(
+            active=core_leds.active,
+            charging=core_leds.charging,
+            balancing=bool(bleed) or any(currents),
+            alarm=core_leds.alarm,
+            soc_bar=soc_bar(soc),
+        )
         return replace(actions, balancing_cells=bleed, balancing_currents_a=currents, leds=leds)
 
     def _telemetry(self, m: Measurement | None, actions: Actions, estimate: Any, now: float) -> Telemetry:

@@ -162,6 +162,7 @@ def step(state: CoreState, measurement: Measurement | None, now: float) -> tuple
     busy = current != current or abs(current) >= idle_level
     busy_at = now if busy or state.busy_at is None else state.busy_at
 
+    pending = state.pending
     state = replace(
         state,
         statuses=statuses,
@@ -169,14 +170,17 @@ def step(state: CoreState, measurement: Measurement | None, now: float) -> tuple
         valid_streak=state.valid_streak + 1 if sample.valid else 0,
         busy_at=busy_at,
         last_sample=sample,
+        pending=(),
     )
 
     # 2. Requests, then the automatic transitions.
-    pending, state = state.pending, replace(state, pending=())
     for req in pending:
         state = _handle_request(state, req, now, events)
     protection = tuple(rule for rule, _ in engaged if rule.tier is Tier.PROTECTION)
-    state = _transition(state, sample, now, events, protection)
+    latched = tuple(rule for rule, status in engaged if rule.latched and status.phase is Phase.ACTIVE)
+    if pending and latched:  # a reset may have cleared them
+        latched = _latched_active(state)
+    state = _transition(state, sample, now, events, protection, latched)
 
     # 3. Outputs.
     actions = outputs.compute(state, sample, now, tuple(events), engaged)
@@ -314,7 +318,12 @@ def _wake(state: CoreState, source: WakeSource, now: float, events: list[Event])
 
 
 def _transition(
-    state: CoreState, sample: ValidatedSample, now: float, events: list[Event], protection: tuple[Rule, ...]
+    state: CoreState,
+    sample: ValidatedSample,
+    now: float,
+    events: list[Event],
+    protection: tuple[Rule, ...],
+    latched: tuple[Rule, ...],
 ) -> CoreState:
     settings = state.settings
     power = settings.power
@@ -324,13 +333,13 @@ def _transition(
         return _set_state(state, BmsState.STANDBY, now, events, "initialised")
     if current_state is BmsState.FAULT:
         return state  # only ResetFault leaves FAULT
-    if _latched_active(state):
+    if latched:
         return _set_state(
             state,
             BmsState.FAULT,
             now,
             events,
-            "latched protection: " + ", ".join(r.id for r in _latched_active(state)),
+            "latched protection: " + ", ".join(r.id for r in latched),
         )
     if current_state is BmsState.SLEEP:
         if state.remote_mode is RemoteMode.OFF_ALL:
