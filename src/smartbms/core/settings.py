@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from smartbms.core.chemistry import PRESETS, Chemistry, ChemistryPreset
 from smartbms.errors import SettingsError
+from smartbms.mapping_files import MappingFileError, read_mapping
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
@@ -669,30 +670,10 @@ def default_settings(**pack: Any) -> Settings:
 
 def load_settings(path: Path) -> Settings:
     """Read settings from a .toml, .yaml or .yml file."""
-    text = Path(path).read_text(encoding="utf-8")
-    suffix = Path(path).suffix.lower()
     try:
-        if suffix == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            raise SettingsError([(str(path), "settings files must end in .toml, .yaml or .yml")])
-    except (
-        ValueError,
-        ImportError,
-    ) as exc:  # tomllib.TOMLDecodeError and yaml.YAMLError are ValueErrors / YAMLError
-        if isinstance(exc, SettingsError):
-            raise
-        raise SettingsError([(str(path), f"cannot parse: {exc}")]) from None
-    except Exception as exc:  # yaml.YAMLError does not derive from ValueError
-        raise SettingsError([(str(path), f"cannot parse: {exc}")]) from None
-    if not isinstance(data, dict):
-        raise SettingsError([(str(path), "the file must hold a mapping of sections")])
+        data = read_mapping(path)
+    except MappingFileError as exc:
+        raise SettingsError([(str(path), str(exc))]) from None
     return settings_from_dict(data)
 
 

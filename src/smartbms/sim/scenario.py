@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from smartbms.core.settings import Settings, settings_from_dict
+from smartbms.mapping_files import MappingFileError, read_mapping
 from smartbms.sim.faults import FaultError, fault_from_dict
 from smartbms.sim.sensors import SensorSpec
 from smartbms.sim.simulation import Scenario, ScenarioError
@@ -44,28 +45,9 @@ _SCENARIO_KEYS = {f.name for f in dataclasses.fields(Scenario)} - {
 
 def _read_mapping(path: Path) -> dict[str, Any]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario {path}: {exc.strerror}") from None
-    suffix = Path(path).suffix.lower()
-    try:
-        if suffix == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            raise ScenarioError(f"scenario files must end in .toml, .yaml or .yml (got {path})")
-    except ScenarioError:
-        raise
-    except Exception as exc:  # TOML and YAML parse errors
-        raise ScenarioError(f"cannot parse scenario {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"scenario {path} must hold a mapping")
-    return data
+        return read_mapping(path)
+    except MappingFileError as exc:
+        raise ScenarioError(f"scenario: {exc}") from None
 
 
 def _dataclass_from(cls: type[Any], data: Any, where: str) -> Any:
