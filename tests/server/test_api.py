@@ -140,6 +140,19 @@ def test_ingest_stores_good_samples_and_lists_bad_ones(server: Server) -> None:
     assert repeat.json()["duplicates"] == 1
 
 
+def test_ids_beyond_the_database_integer_range_are_refused_not_a_server_error(server: Server) -> None:
+    # Found by schemathesis: an ack id of 2**63 overflowed SQLite's INTEGER and answered 500.
+    huge = 2**63
+    ack = server.client.post(
+        "/api/ingest",
+        headers=server.bearer("device"),
+        json={"samples": [], "acks": [{"id": huge, "ok": True}]},
+    )
+    assert ack.status_code == 422
+    for path in (f"/api/users/{huge}", f"/api/tokens/{huge}", f"/api/alerts/rules/{huge}"):
+        assert server.client.delete(path, headers=server.bearer("admin")).status_code == 422, path
+
+
 def test_history_json_and_csv_export(server: Server) -> None:
     samples = [
         {"timestamp": T + i, "voltage_v": 52.0 + i, "cell_voltages_v": [3.2, 3.3, 3.25]} for i in range(5)

@@ -81,3 +81,11 @@ def test_current_offset_drifts_from_its_start() -> None:
 def test_ntc_positions_spread_along_the_string() -> None:
     assert spread_ntc_cells(16, 4) == (0, 5, 10, 15)
     assert spread_ntc_cells(16, 0) == ()
+
+
+def test_lists_and_arrays_read_alike_and_a_nan_cell_stays_nan() -> None:
+    from_array = _sensors(seed=3).read(0.0, CELLS, 7.5, TEMPS)
+    from_list = _sensors(seed=3).read(0.0, CELLS.tolist(), 7.5, TEMPS.tolist())
+    assert from_array == from_list
+    broken = _sensors(seed=3).read(0.0, [3.3, math.nan, 3.3, 3.3], 7.5, TEMPS.tolist())
+    assert math.isnan(broken.cell_voltages_v[1]) and broken.cell_voltages_v[0] == from_list.cell_voltages_v[0]

@@ -41,4 +41,7 @@ class Balancer(Protocol):
 
 def finite(values: tuple[float, ...] | None) -> bool:
     """True when there are values and every one is a number (a NaN cell stops balancing)."""
-    return bool(values) and all(math.isfinite(v) for v in values or ())
+    if not values:
+        return False
+    # A NaN or infinity makes the sum non-finite; a finite sum needs no per-value check (called every tick).
+    return math.isfinite(sum(values)) or all(math.isfinite(v) for v in values)

@@ -33,8 +33,9 @@ class BleedSelector:
 
     def select(self, inp: BalancingInput, levels: tuple[float, ...], margin: float) -> tuple[int, ...]:
         low = min(levels)
-        ranked = sorted(range(len(levels)), key=lambda i: levels[i], reverse=True)
-        chosen = [i + 1 for i in ranked if levels[i] - low > margin and self.guard.allowed(i + 1)]
+        ranked = sorted(range(len(levels)), key=levels.__getitem__, reverse=True)
+        allowed = self.guard.allowed
+        chosen = [i + 1 for i in ranked if levels[i] - low > margin and allowed(i + 1)]
         limit = self.cfg.max_bleed_cells
         if limit:
             chosen = chosen[:limit]

@@ -29,6 +29,8 @@ class BleedThermalGuard:
         self._resting = [False] * cells
         self._last_now: float | None = None
         self._on: tuple[int, ...] = ()
+        self._k_dt: float | None = None
+        self._k = 0.0
 
     def update(self, now: float, cell_voltages_v: tuple[float, ...], board_c: float) -> None:
         """Advance the estimate to ``now`` with the resistors that were on since the last call."""
@@ -38,17 +40,29 @@ class BleedThermalGuard:
             self._resting = [False] * n
         dt = 0.0 if self._last_now is None else max(0.0, now - self._last_now)
         self._last_now = now
-        k = 1.0 - math.exp(-dt / self.tau_s) if dt > 0 else 0.0
-        on = set(self._on)
-        for i, v in enumerate(cell_voltages_v):
-            power = v * v / self.resistance_ohm if (i + 1) in on else 0.0
-            steady = board_c + power * self.r_th
-            t = self.temperature_c[i] + (steady - self.temperature_c[i]) * k
-            self.temperature_c[i] = t
-            if t >= self.limit_c:
-                self._resting[i] = True
-            elif t <= self.limit_c - self.cooldown_c:
-                self._resting[i] = False
+        if dt != self._k_dt:
+            # The same tick length every time: compute the decay once.
+            self._k_dt, self._k = dt, (1.0 - math.exp(-dt / self.tau_s) if dt > 0 else 0.0)
+        k = self._k
+        temps = self.temperature_c
+        if self._on:
+            on = self._on
+            r, r_th = self.resistance_ohm, self.r_th
+            temps = [
+                t + ((board_c + (v * v / r if (i + 1) in on else 0.0) * r_th) - t) * k
+                for i, (t, v) in enumerate(zip(temps, cell_voltages_v, strict=True))
+            ]
+        else:
+            # Nothing on: every resistor cools towards the board (board + 0 W, as above).
+            temps = [t + ((board_c + 0.0) - t) * k for t in temps]
+        self.temperature_c = temps
+        limit, release = self.limit_c, self.limit_c - self.cooldown_c
+        if max(temps) >= release or any(self._resting):
+            for i, t in enumerate(temps):
+                if t >= limit:
+                    self._resting[i] = True
+                elif t <= release:
+                    self._resting[i] = False
 
     def allowed(self, cell: int) -> bool:
         """May the 1-based ``cell``'s resistor be on now?"""

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 
 from smartbms.server.context import ServerContext
+from smartbms.server.schemas import DB_INT_MAX
 from smartbms.server.security import Role, same_secret, secret_hash
 
 SESSION_COOKIE = "smartbms_session"
@@ -124,3 +125,7 @@ def require_ingest(request: Request, ctx: Annotated[ServerContext, Depends(get_c
 viewer = require(Role.VIEWER)
 operator = require(Role.OPERATOR)
 admin = require(Role.ADMIN)
+
+
+# A row id in a URL: out of the database's integer range it can name no row (422, not 500).
+PathId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,7 +107,7 @@ class TelemetryIn(BaseModel):
     soh_pct: float | None = Field(default=None, ge=0, le=100)
     remaining_ah: float | None = None
     capacity_ah: float | None = None
-    cycles: int | None = Field(default=None, ge=0)
+    cycles: int | None = Field(default=None, ge=0, le=10**9)
     cell_voltages_v: list[float] | None = Field(default=None, max_length=1024)
     temperatures_c: list[float] | None = Field(default=None, max_length=256)
     mosfet_temperature_c: float | None = None
@@ -126,8 +126,13 @@ class EventIn(BaseModel):
     data: dict[str, Any] = {}
 
 
+# Row ids live in 64-bit database integers: anything larger can name no row.
+DB_INT_MAX = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+
+
 class CommandAck(BaseModel):
-    id: int
+    id: RowId
     ok: bool
     result: str = Field("", max_length=2000)
 

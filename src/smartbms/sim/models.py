@@ -105,7 +105,7 @@ class EquivalentCircuitModel:
         self.params = params
         self.capacity_ah = np.asarray(capacity_ah, dtype=float)
         self.shape = self.capacity_ah.shape
-        self._ohm_per_ohm_ah = np.asarray(resistance_scale, dtype=float) / self.capacity_ah
+        self._ohm_per_ohm_ah: FloatArray = np.asarray(resistance_scale, dtype=float) / self.capacity_ah
         # Self-discharge as a leak current: x % of capacity per month.
         self.leak_a = (
             params.self_discharge_pct_per_month
@@ -142,6 +142,50 @@ class EquivalentCircuitModel:
         self._thermal_tau_min_s = float(
             np.min(self._heat_capacity / (self._g_ambient + 2.0 * self._g_neighbour))
         )
+
+    # Read-only views for the single-pack plant, which runs these equations in plain floats.
+    @property
+    def coulombs_per_pct(self) -> FloatArray:
+        return self._coulombs_per_pct
+
+    @property
+    def heat_capacity(self) -> FloatArray:
+        return self._heat_capacity
+
+    @property
+    def g_ambient(self) -> FloatArray:
+        return self._g_ambient
+
+    @property
+    def g_neighbour(self) -> FloatArray:
+        return self._g_neighbour
+
+    @property
+    def thermal_tau_min_s(self) -> float:
+        return self._thermal_tau_min_s
+
+    @property
+    def has_hysteresis(self) -> bool:
+        return self._has_hysteresis
+
+    @property
+    def has_entropic(self) -> bool:
+        return self._has_entropic
+
+    @property
+    def rc_table_rows(self) -> FloatArray:
+        """(temperatures × SOC points, 5): R0, R1, tau1, R2, tau2 per table point, in Ω·Ah and s."""
+        return self._table_rows
+
+    @property
+    def ohm_per_ohm_ah(self) -> FloatArray:
+        """Each cell's factor from the tables' Ω·Ah to its own Ω (resistance scale / capacity)."""
+        return self._ohm_per_ohm_ah
+
+    @property
+    def ocv_table(self) -> _UniformTable | None:
+        """The OCV, hysteresis and entropic tables on a uniform SOC grid (None when not exact)."""
+        return self._ocv_table
 
     def initial_state(self, soc_pct: FloatArray, temperature_c: FloatArray | float) -> CellState:
         zeros = np.zeros(self.shape)

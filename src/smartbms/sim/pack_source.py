@@ -17,10 +17,11 @@ from smartbms.core.measurement import Measurement
 from smartbms.core.settings import Settings
 from smartbms.sim.faults import Fault, validate_fault
 from smartbms.sim.params import load_cell_parameters
-from smartbms.sim.plant import HardwareSpec, PackPlant
+from smartbms.sim.plant import HardwareSpec
 from smartbms.sim.profiles import Profile
 from smartbms.sim.sensors import PackSensors, SensorSpec, spread_ntc_cells
 from smartbms.sim.setup import make_profile, profile_from_spec
+from smartbms.sim.single_pack import SinglePackPlant
 from smartbms.sim.variation import CellVariation, draw_population
 
 
@@ -72,7 +73,8 @@ class SimulatedPackSource:
             variation or CellVariation(),
         )
         hw = hardware or HardwareSpec(bleed_resistance_ohm=settings.balancing.bleed_resistance_ohm)
-        self.plant = PackPlant(params, population, ambient_c=ambient_c, hardware=hw, faults=faults)
+        # One pack: the plain-float plant (same equations as the vectorised PackPlant, a few times faster).
+        self.plant = SinglePackPlant(params, population, ambient_c=ambient_c, hardware=hw, faults=faults)
         self.sensors = PackSensors(
             sensors or SensorSpec(),
             pack.cells_series,
@@ -89,6 +91,7 @@ class SimulatedPackSource:
         self._origin = time_origin_s
         self._last_now: float | None = None
         self._alternator_v = 0.0
+        self._bleed_cells: tuple[int, ...] = ()
 
     # -- time -------------------------------------------------------------------------------
     def _advance(self, now: float) -> None:
@@ -114,15 +117,13 @@ class SimulatedPackSource:
     def read(self, now: float) -> Measurement:
         self._advance(now)
         plant = self.plant
-        reading = self.sensors.read(
-            now, plant.cell_voltage_v[0], float(plant.pack_current_a[0]), plant.state.temperature_c[0]
-        )
+        reading = self.sensors.read(now, plant.cell_v, plant.current_a, plant.temperature_c)
         return Measurement(
             timestamp=now,
             cell_voltages_v=reading.cell_voltages_v,
             current_a=reading.current_a,
             temperatures_c=reading.temperatures_c,
-            mosfet_temperature_c=round(float(plant.fet_temperature_c[0]), 1),
+            mosfet_temperature_c=round(plant.fet_temp_c, 1),
             voltage_v=reading.voltage_v,
             charge_source_v=self._alternator_v if self._alternator_v > 0 else None,
             source="sim",
@@ -132,36 +133,41 @@ class SimulatedPackSource:
     def apply(self, actions: Actions, now: float) -> None:
         self._advance(now)
         cmd = self.plant.commands
+        cmd.charge_closed = actions.charge_enabled
+        cmd.discharge_closed = actions.discharge_enabled
+        cmd.load_disconnect_closed = actions.load_disconnect_closed
+        cmd.charge_disconnect_closed = actions.charge_disconnect_closed
+        cmd.charge_input_enabled = actions.charge_input_enabled
+        cmd.charge_input_limit_a = float(actions.charge_input_limit_a)
         cells = self.plant.cells
-        cmd.charge_closed[0] = actions.charge_enabled
-        cmd.discharge_closed[0] = actions.discharge_enabled
-        cmd.load_disconnect_closed[0] = actions.load_disconnect_closed
-        cmd.charge_disconnect_closed[0] = actions.charge_disconnect_closed
-        cmd.charge_input_enabled[0] = actions.charge_input_enabled
-        cmd.charge_input_limit_a[0] = actions.charge_input_limit_a
-        bleed = np.zeros(cells, dtype=bool)
-        for cell in actions.balancing_cells:
-            if 1 <= cell <= cells:
-                bleed[cell - 1] = True
-        cmd.bleed[0] = bleed
-        currents = np.zeros(cells)
-        given = np.asarray(actions.balancing_currents_a[:cells], dtype=float)
-        currents[: given.size] = given
-        cmd.active_a[0] = currents
+        # Most ticks switch nothing: keep the empty lists (the plant then skips the balancing hardware).
+        if actions.balancing_cells != self._bleed_cells:
+            # While balancing, the same cells are usually asked for tick after tick: rebuild on change only.
+            self._bleed_cells = actions.balancing_cells
+            bleed = [False] * cells
+            for cell in actions.balancing_cells:
+                if 1 <= cell <= cells:
+                    bleed[cell - 1] = True
+            cmd.bleed = bleed if any(bleed) else []
+        if actions.balancing_currents_a:
+            currents = [float(x) for x in actions.balancing_currents_a[:cells]]
+            cmd.active_a = currents + [0.0] * (cells - len(currents))
+        elif cmd.active_a:
+            cmd.active_a = []
 
     # -- for tests and plots ----------------------------------------------------------------
     def truth(self) -> PackTruth:
         p = self.plant
         return PackTruth(
             time_s=p.time_s,
-            soc_pct=tuple(float(x) for x in p.state.soc_pct[0]),
-            cell_voltages_v=tuple(float(x) for x in p.cell_voltage_v[0]),
-            temperatures_c=tuple(float(x) for x in p.state.temperature_c[0]),
+            soc_pct=tuple(p.soc_pct),
+            cell_voltages_v=tuple(p.cell_v),
+            temperatures_c=tuple(p.temperature_c),
             capacity_ah=tuple(float(x) for x in p.model.capacity_ah[0]),
-            current_a=float(p.pack_current_a[0]),
-            balancing_currents_a=tuple(float(x) for x in p.balancing_current_a[0]),
-            bleed_resistor_temperatures_c=tuple(float(x) for x in p.bleed_resistor_temp_c[0]),
-            charge_closed=bool(p.commands.charge_closed[0]),
-            discharge_closed=bool(p.commands.discharge_closed[0]),
-            charger_stage=int(p.charger_stage[0]),
+            current_a=p.current_a,
+            balancing_currents_a=tuple(p.balancing_a),
+            bleed_resistor_temperatures_c=tuple(p.resistor_temp_c),
+            charge_closed=bool(p.commands.charge_closed),
+            discharge_closed=bool(p.commands.discharge_closed),
+            charger_stage=int(p.stage),
         )

@@ -11,7 +11,7 @@ import csv
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -52,6 +52,18 @@ class Demand:
     # Current an alternator could deliver through the BMS-limited charge input (0 = engine off).
     alternator_a: float = 0.0
     alternator_v: float = 0.0
+
+
+def _with_power(charger: ChargerDemand, max_power_w: float) -> ChargerDemand:
+    """``replace(charger, max_power_w=...)`` without its per-call introspection (called every step)."""
+    return ChargerDemand(
+        charger.max_current_a,
+        charger.absorption_v,
+        charger.float_v,
+        max_power_w,
+        charger.absorption_time_s,
+        charger.rebulk_offset_v,
+    )
 
 
 class Profile(Protocol):
@@ -143,7 +155,7 @@ class SolarDay:
         return _household_load_w((t_s % DAY_S) / 3600.0, base, scale)
 
     def demand(self, t_s: float) -> Demand:
-        return Demand(charger=replace(self.charger, max_power_w=self.solar_w(t_s)), load_w=self.load_w(t_s))
+        return Demand(charger=_with_power(self.charger, self.solar_w(t_s)), load_w=self.load_w(t_s))
 
 
 @dataclass(frozen=True)
@@ -168,7 +180,7 @@ class VanDay:
         )
         load = self.fridge_w + (self.evening_w if 18.0 <= hour < 23.0 else 0.0)
         return Demand(
-            charger=replace(self.charger, max_power_w=solar),
+            charger=_with_power(self.charger, solar),
             load_w=load,
             alternator_a=self.alternator_a if driving else 0.0,
             alternator_v=self.alternator_v,

@@ -9,12 +9,14 @@ a shunt with 10 mA resolution, NTCs with 0.1 °C resolution and ±0.5 °C offset
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from smartbms.sim.faults import DriftingCurrentOffset, FailedTemperatureSensor, Fault, OpenSenseWire, active
+from smartbms.sim.faults import DriftingCurrentOffset, FailedTemperatureSensor, Fault, OpenSenseWire
+from smartbms.sim.pairwise import pairwise_sum
 
 FloatArray = NDArray[np.float64]
 
@@ -81,20 +83,36 @@ class PackSensors:
         self._cell_offset = rng.uniform(-0.5, 0.5, cells) * spec.cell_offset_spread_v
         self._cell_gain = 1.0 + rng.uniform(-0.5, 0.5, cells) * spec.cell_gain_spread
         self._temp_offset = rng.uniform(-0.5, 0.5, len(ntc_cells)) * spec.temperature_offset_spread_c
+        self._cell_offset_list: list[float] = self._cell_offset.tolist()
+        self._cell_gain_list: list[float] = self._cell_gain.tolist()
+        self._temp_offset_list: list[float] = self._temp_offset.tolist()
+        self._ntc_cell_list: list[int] = self.ntc_cells.tolist()
+        # This pack's faults by kind, so a quiet read tests four empty tuples.
+        mine = tuple(f for f in faults if f.pack == pack)
+        self._open_wires = tuple(f for f in mine if isinstance(f, OpenSenseWire))
+        self._drifts = tuple(f for f in mine if isinstance(f, DriftingCurrentOffset))
+        self._failed_ntcs = tuple(f for f in mine if isinstance(f, FailedTemperatureSensor))
         self._last: Reading | None = None
         # Noise drawn in blocks: one generator call per 1024 samples instead of three per sample.
-        self._noise = np.empty((0, cells + 1 + len(ntc_cells)))
+        self._width = cells + 1 + len(ntc_cells)
+        self._noise: list[list[float]] = []
         self._noise_pos = 0
 
-    def _next_noise(self) -> FloatArray:
+    def _next_noise(self) -> list[float]:
         if self._noise_pos >= len(self._noise):
-            self._noise = self._rng.normal(0.0, 1.0, (1024, self._noise.shape[1]))
+            self._noise = self._rng.normal(0.0, 1.0, (1024, self._width)).tolist()
             self._noise_pos = 0
-        row: FloatArray = self._noise[self._noise_pos]
+        row = self._noise[self._noise_pos]
         self._noise_pos += 1
         return row
 
-    def read(self, now: float, cell_v: FloatArray, current_a: float, temperature_c: FloatArray) -> Reading:
+    def read(
+        self,
+        now: float,
+        cell_v: FloatArray | Sequence[float],
+        current_a: float,
+        temperature_c: FloatArray | Sequence[float],
+    ) -> Reading:
         s = self.spec
         if (
             self._last is not None
@@ -102,44 +120,84 @@ class PackSensors:
             and now - self._last.timestamp < s.sample_period_s
         ):
             return self._last
-        rng = self._rng
+        # Plain floats: for one pack numpy's per-call overhead costs more than the arithmetic. The
+        # operations keep the order of the array formulas, so readings do not depend on the path.
         noise = self._next_noise()
         n = self.cells
-        true_cells = np.asarray(cell_v, dtype=float)
-        cells = true_cells * self._cell_gain + self._cell_offset + noise[:n] * s.cell_noise_v
-        for fault in active(self.faults, now, OpenSenseWire, self.pack):
-            # The channel floats towards 0 V and its neighbour measures across both cells.
-            k = fault.cell - 1
-            if k + 1 < self.cells:
-                cells[k + 1] += cells[k]
-            cells[k] = abs(rng.normal(0.0, 0.02))
-        cells = np.round(_quantise(np.clip(cells, 0.0, None), s.cell_quantum_v), 6)
+        true_cells = cell_v.tolist() if isinstance(cell_v, np.ndarray) else list(cell_v)
+        gain, off, sd = self._cell_gain_list, self._cell_offset_list, s.cell_noise_v
+        q = s.cell_quantum_v
+        cells: list[float] | None = None
+        if not self._open_wires and q > 0:
+            # The usual case in one pass: gain, offset, noise, clip at 0 V, quantise, 6 decimals.
+            try:
+                cells = [
+                    round(round((0.0 if c < 0.0 else c) / q) * q * 1e6) / 1e6
+                    for c in [
+                        v * g + o + z * sd
+                        for v, g, o, z in zip(true_cells, gain, off, noise[:n], strict=True)
+                    ]
+                ]
+            except (ValueError, OverflowError):  # a NaN or infinite cell: the general path below
+                cells = None
+        if cells is None:
+            cells = [true_cells[k] * gain[k] + off[k] + noise[k] * sd for k in range(n)]
+            for fault in self._active(self._open_wires, now):
+                # The channel floats towards 0 V and its neighbour measures across both cells.
+                k = fault.cell - 1  # type: ignore[union-attr]
+                if k + 1 < n:
+                    cells[k + 1] += cells[k]
+                cells[k] = abs(self._rng.normal(0.0, 0.02))
+            # Clipped at 0 V (a NaN stays NaN, as in np.clip).
+            cells = _quantise_list([0.0 if c < 0.0 else c for c in cells], q)
         offset = s.current_offset_a
-        for drift in active(self.faults, now, DriftingCurrentOffset, self.pack):
-            offset += drift.rate_a_per_h * (now - drift.at_s) / 3600.0
-        current = current_a * (1.0 + s.current_gain_error) + offset + float(noise[n]) * s.current_noise_a
-        current = round(float(_quantise(current, s.current_quantum_a)), 6)
-        temps = (
-            np.asarray(temperature_c, dtype=float)[self.ntc_cells]
-            + self._temp_offset
-            + noise[n + 1 :] * s.temperature_noise_c
+        if self._drifts:
+            for drift in self._active(self._drifts, now):
+                offset += drift.rate_a_per_h * (now - drift.at_s) / 3600.0  # type: ignore[union-attr]
+        current = current_a * (1.0 + s.current_gain_error) + offset + noise[n] * s.current_noise_a
+        current = round(_quantise_float(current, s.current_quantum_a), 6)
+        true_temps = temperature_c.tolist() if isinstance(temperature_c, np.ndarray) else temperature_c
+        t_off, t_sd = self._temp_offset_list, s.temperature_noise_c
+        temps = _quantise_list(
+            [true_temps[c] + t_off[j] + noise[n + 1 + j] * t_sd for j, c in enumerate(self._ntc_cell_list)],
+            s.temperature_quantum_c,
         )
-        temps = np.round(_quantise(temps, s.temperature_quantum_c), 6)
-        for ntc in active(self.faults, now, FailedTemperatureSensor, self.pack):
-            temps[ntc.sensor - 1] = {"open": OPEN_NTC_READS_C, "short": SHORTED_NTC_READS_C}.get(
-                ntc.mode, math.nan
-            )
+        if self._failed_ntcs:
+            for ntc in self._active(self._failed_ntcs, now):
+                temps[ntc.sensor - 1] = {  # type: ignore[union-attr]
+                    "open": OPEN_NTC_READS_C,
+                    "short": SHORTED_NTC_READS_C,
+                }.get(ntc.mode, math.nan)  # type: ignore[union-attr]
         pack_v = round(
-            float(
-                _quantise(
-                    float(np.sum(true_cells)) * (1.0 + s.pack_voltage_gain_error), s.pack_voltage_quantum_v
-                )
+            _quantise_float(
+                pairwise_sum(true_cells) * (1.0 + s.pack_voltage_gain_error), s.pack_voltage_quantum_v
             ),
             6,
         )
-        reading = Reading(now, tuple(cells.tolist()), current, tuple(temps.tolist()), pack_v)
+        reading = Reading(now, tuple(cells), current, tuple(temps), pack_v)
         self._last = reading
         return reading
+
+    @staticmethod
+    def _active(faults: tuple[Fault, ...], now: float) -> list[Fault]:
+        return [f for f in faults if now >= f.at_s]
+
+
+def _quantise_float(x: float, step: float) -> float:
+    """``_quantise`` for one value without numpy's per-call cost (round() rounds half to even too)."""
+    if step > 0 and math.isfinite(x / step):
+        return round(x / step) * step
+    return float(_quantise(x, step))
+
+
+def _quantise_list(values: list[float], step: float) -> list[float]:
+    """Round to the converter's step, then to 6 decimals as ``np.round(x, 6)`` does (×1e6, rint, ÷1e6)."""
+    try:
+        if step > 0:
+            return [round(round(v / step) * step * 1e6) / 1e6 for v in values]
+        return [round(v * 1e6) / 1e6 for v in values]
+    except (ValueError, OverflowError):  # a NaN or infinite value: numpy keeps it as it is
+        return [float(x) for x in np.round(_quantise(np.asarray(values, dtype=float), step), 6)]
 
 
 def spread_ntc_cells(cells: int, sensors: int) -> tuple[int, ...]:

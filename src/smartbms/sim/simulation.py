@@ -131,9 +131,9 @@ class Simulation:
             "final_soc_pct_min": round(min(truth.soc_pct), 3),
             "final_soc_pct_max": round(max(truth.soc_pct), 3),
             "final_cell_spread_mv": round(float(volts.max() - volts.min()) * 1000, 2),
-            "charged_ah": round(float(self.source.plant.charged_ah[0]), 3),
-            "discharged_ah": round(float(self.source.plant.discharged_ah[0]), 3),
-            "bled_ah_total": round(float(self.source.plant.bled_ah[0].sum()), 3),
+            "charged_ah": round(self.source.plant.charged_total_ah, 3),
+            "discharged_ah": round(self.source.plant.discharged_total_ah, 3),
+            "bled_ah_total": round(float(sum(self.source.plant.bled_per_cell_ah)), 3),
             "max_cell_temperature_c": round(
                 float(np.max(trace["t_max_c"])) if trace["t_max_c"] else math.nan, 2
             ),

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from smartbms.server.context import ServerContext
-from smartbms.server.deps import Principal, admin, get_context, viewer
+from smartbms.server.deps import PathId, Principal, admin, get_context, viewer
 from smartbms.server.schemas import (
     AuditOut,
     StatusOut,
@@ -58,7 +58,7 @@ def _other_admins(ctx: ServerContext, user_id: int) -> int:
 
 
 @router.patch("/users/{user_id}", responses=WRITE)
-def update_user(user_id: int, body: UserPatch, ctx: Ctx, principal: Admin) -> UserOut:
+def update_user(user_id: PathId, body: UserPatch, ctx: Ctx, principal: Admin) -> UserOut:
     user = ctx.storage.get_user(user_id=user_id)
     if user is None:
         raise HTTPException(404, f"no user {user_id}")
@@ -86,7 +86,7 @@ def update_user(user_id: int, body: UserPatch, ctx: Ctx, principal: Admin) -> Us
 
 
 @router.delete("/users/{user_id}", status_code=204, responses=WRITE)
-def delete_user(user_id: int, ctx: Ctx, principal: Admin) -> None:
+def delete_user(user_id: PathId, ctx: Ctx, principal: Admin) -> None:
     user = ctx.storage.get_user(user_id=user_id)
     if user is None:
         raise HTTPException(404, f"no user {user_id}")
@@ -140,7 +140,7 @@ def create_token(body: TokenIn, ctx: Ctx, principal: Admin) -> TokenCreated:
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses=WRITE)
-def delete_token(token_id: int, ctx: Ctx, principal: Admin) -> None:
+def delete_token(token_id: PathId, ctx: Ctx, principal: Admin) -> None:
     if not ctx.storage.delete_token(token_id):
         raise HTTPException(404, f"no token {token_id}")
     ctx.storage.add_audit(principal.name, "token.revoke", f"token:{token_id}", "active", "revoked")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from smartbms.server.context import ServerContext
-from smartbms.server.deps import Principal, admin, get_context, viewer
+from smartbms.server.deps import PathId, Principal, admin, get_context, viewer
 from smartbms.server.schemas import ChannelIn, ChannelOut, EpisodeOut, RuleIn, RuleOut
 from smartbms.server.storage.records import AlertRule
 
@@ -45,7 +45,7 @@ def create_rule(body: RuleIn, ctx: Ctx, principal: Admin) -> RuleOut:
 
 
 @router.delete("/rules/{rule_id}", status_code=204, responses=WRITE)
-def delete_rule(rule_id: int, ctx: Ctx, principal: Admin) -> None:
+def delete_rule(rule_id: PathId, ctx: Ctx, principal: Admin) -> None:
     if not ctx.storage.delete_rule(rule_id):
         raise HTTPException(404, f"no rule {rule_id}")
     ctx.alerts.reload()
@@ -71,7 +71,7 @@ def create_channel(body: ChannelIn, ctx: Ctx, principal: Admin) -> ChannelOut:
 
 
 @router.delete("/channels/{channel_id}", status_code=204, responses=WRITE)
-def delete_channel(channel_id: int, ctx: Ctx, principal: Admin) -> None:
+def delete_channel(channel_id: PathId, ctx: Ctx, principal: Admin) -> None:
     if not ctx.storage.delete_channel(channel_id):
         raise HTTPException(404, f"no channel {channel_id}")
     ctx.storage.add_audit(principal.name, "alert.channel.delete", f"channel:{channel_id}", "active", None)
