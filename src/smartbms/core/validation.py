@@ -56,33 +56,23 @@ def validate(measurement: Measurement | None, settings: Settings, now: float) ->
     if not (-sensors.stale_after_s <= age <= sensors.stale_after_s):
         return _nothing_valid(measurement.timestamp if _finite(measurement.timestamp) else now)
 
-    isfinite = math.isfinite
-    cells: list[float] = []
-    for value in measurement.cell_voltages_v:
-        if not isfinite(value):
-            faults.add(MISSING)
-            cells.append(NAN)
-        elif value < sensors.open_wire_cell_v:
-            faults.add(OPEN_WIRE)
-            cells.append(NAN)
-        elif not sensors.cell_v_plausible_min <= value <= sensors.cell_v_plausible_max:
-            faults.add(OUT_OF_RANGE)
-            cells.append(NAN)
-        else:
-            cells.append(value)
+    cells, cell_lo, cell_hi, cells_all_valid = _screen(
+        measurement.cell_voltages_v,
+        settings.pack.cells_series,
+        max(sensors.open_wire_cell_v, sensors.cell_v_plausible_min),
+        sensors.cell_v_plausible_max,
+        faults,
+        open_wire_v=sensors.open_wire_cell_v,
+    )
     if len(cells) != settings.pack.cells_series:
         faults.add(MISSING)
-
-    temps: list[float] = []
-    for value in measurement.temperatures_c:
-        if not isfinite(value):
-            faults.add(MISSING)
-            temps.append(NAN)
-        elif not sensors.temperature_plausible_min_c <= value <= sensors.temperature_plausible_max_c:
-            faults.add(OUT_OF_RANGE)
-            temps.append(NAN)
-        else:
-            temps.append(value)
+    temps, temp_lo, temp_hi, _ = _screen(
+        measurement.temperatures_c,
+        len(measurement.temperatures_c),
+        sensors.temperature_plausible_min_c,
+        sensors.temperature_plausible_max_c,
+        faults,
+    )
     if len(temps) < settings.pack.temperature_sensors:
         faults.add(MISSING)
 
@@ -104,9 +94,8 @@ def validate(measurement: Measurement | None, settings: Settings, now: float) ->
         else:
             fet_value = fet
 
-    valid_cells = [v for v in cells if v == v]
-    complete = len(valid_cells) == len(cells) == settings.pack.cells_series
-    cell_sum = sum(valid_cells) if complete else NAN
+    complete = cells_all_valid and len(cells) == settings.pack.cells_series
+    cell_sum = sum(cells) if complete else NAN
     pack_v = cell_sum
     if measurement.voltage_v is not None:
         if not _finite(measurement.voltage_v):
@@ -117,21 +106,56 @@ def validate(measurement: Measurement | None, settings: Settings, now: float) ->
             faults.add(IMPLAUSIBLE)
         else:
             pack_v = measurement.voltage_v
-    valid_temps = [t for t in temps if t == t]
     return ValidatedSample(
         timestamp=measurement.timestamp,
-        cell_voltages_v=tuple(cells),
+        cell_voltages_v=cells,
         current_a=current,
-        temperatures_c=tuple(temps),
+        temperatures_c=temps,
         mosfet_temperature_c=fet_value,
         pack_voltage_v=pack_v,
         charge_source_v=measurement.charge_source_v if _finite(measurement.charge_source_v) else None,
         faults=frozenset(faults),
-        cell_min_v=min(valid_cells) if valid_cells else NAN,
-        cell_max_v=max(valid_cells) if valid_cells else NAN,
-        temperature_min_c=min(valid_temps) if valid_temps else NAN,
-        temperature_max_c=max(valid_temps) if valid_temps else NAN,
+        cell_min_v=cell_lo,
+        cell_max_v=cell_hi,
+        temperature_min_c=temp_lo,
+        temperature_max_c=temp_hi,
     )
+
+
+def _screen(
+    values: tuple[float, ...],
+    expected: int,
+    low: float,
+    high: float,
+    faults: set[str],
+    open_wire_v: float | None = None,
+) -> tuple[tuple[float, ...], float, float, bool]:
+    """(values with every invalid one made NaN, lowest valid, highest valid, all valid), adding
+    fault codes.
+
+    The common case, every value present and in range, is checked in bulk: the sum is finite
+    only when no value is NaN or infinite, and then min and max bound the rest.
+    """
+    if values and len(values) == expected and math.isfinite(sum(values)):
+        lo, hi = min(values), max(values)
+        if low <= lo and hi <= high:
+            return values, lo, hi, True
+    screened: list[float] = []
+    for value in values:
+        if not math.isfinite(value):
+            faults.add(MISSING)
+            screened.append(NAN)
+        elif open_wire_v is not None and value < open_wire_v:
+            faults.add(OPEN_WIRE)
+            screened.append(NAN)
+        elif not low <= value <= high:
+            faults.add(OUT_OF_RANGE)
+            screened.append(NAN)
+        else:
+            screened.append(value)
+    valid = [v for v in screened if v == v]
+    lo, hi = (min(valid), max(valid)) if valid else (NAN, NAN)
+    return tuple(screened), lo, hi, len(valid) == len(screened)
 
 
 def _nothing_valid(timestamp: float) -> ValidatedSample:

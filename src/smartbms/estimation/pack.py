@@ -39,6 +39,7 @@ SYNC_SIGMA = 0.005
 SYNC_REARM_DROP = 0.05
 UNCERTAIN_START_VAR = 0.03**2
 REST_ANCHOR_MAX_SIGMA = 0.03
+TEMPERATURE_TOLERANCE_C = 0.25  # readings closer than this to the cached ones reuse them
 # Voltage trust, tuned on Chen2020 and Prada2013 only (the held-out cells never informed them):
 LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
 OCV_TABLE_ERROR_V = 0.003  # how far a characterised OCV table may sit from the real cell
@@ -359,7 +360,15 @@ class PackEstimator:
     def _temperatures(self, temperatures_c: Sequence[float]) -> tuple[FloatArray, bool]:
         """Per-cell temperatures (cached while the readings do not change) and whether they changed."""
         key = tuple(temperatures_c)
-        if key == self._temps_key and self._temps_valid:
+        last = self._temps_key
+        # Sensor flicker of a tenth of a degree changes no model parameter: keep the cached
+        # per-cell temperatures until a reading moves by TEMPERATURE_TOLERANCE_C (NaN never matches).
+        if (
+            self._temps_valid
+            and last is not None
+            and len(key) == len(last)
+            and all(abs(a - b) < TEMPERATURE_TOLERANCE_C for a, b in zip(key, last, strict=True))
+        ):
             return self._last_temps, False
         self._temps_key = key
         good = [x for x in key if math.isfinite(x)]
