@@ -127,26 +127,25 @@ def _refused(exc: RequestRefusedError) -> HTTPException:
     return HTTPException(409, str(exc))
 
 
+def _switch(path: str, pack_id: str, body: SwitchIn, ctx: Ctx, principal: Operator) -> CommandOut:
+    control = control_or_409(ctx, pack_id, principal.name)
+    try:
+        old, new = control.switch(path, body.on)
+    except RequestRefusedError as exc:
+        raise _refused(exc) from None
+    return _command(ctx, principal, control, pack_id, path, old, new, f"{path} switch {new}")
+
+
 @router.post("/commands/charge", responses=WRITE_RESPONSES)
 def switch_charge(pack_id: str, body: SwitchIn, ctx: Ctx, principal: Operator) -> CommandOut:
     """Switch charging off by hand, or remove that veto (on); protection still decides."""
-    control = control_or_409(ctx, pack_id, principal.name)
-    try:
-        old, new = control.switch("charge", body.on)
-    except RequestRefusedError as exc:
-        raise _refused(exc) from None
-    return _command(ctx, principal, control, pack_id, "charge", old, new, f"charge switch {new}")
+    return _switch("charge", pack_id, body, ctx, principal)
 
 
 @router.post("/commands/discharge", responses=WRITE_RESPONSES)
 def switch_discharge(pack_id: str, body: SwitchIn, ctx: Ctx, principal: Operator) -> CommandOut:
     """Switch discharging (the loads) off by hand, or remove that veto (on); charging is not touched."""
-    control = control_or_409(ctx, pack_id, principal.name)
-    try:
-        old, new = control.switch("discharge", body.on)
-    except RequestRefusedError as exc:
-        raise _refused(exc) from None
-    return _command(ctx, principal, control, pack_id, "discharge", old, new, f"discharge switch {new}")
+    return _switch("discharge", pack_id, body, ctx, principal)
 
 
 @router.post("/commands/remote-mode", responses=WRITE_RESPONSES)
