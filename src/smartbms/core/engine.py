@@ -73,13 +73,6 @@ class CoreState:
                 return status
         raise KeyError(rule_id)
 
-    def engaged(self, tier: Tier | None = None) -> tuple[Rule, ...]:
-        return tuple(
-            rule
-            for rule, status in zip(self.rules, self.statuses, strict=True)
-            if status.phase >= Phase.ACTIVE and (tier is None or rule.tier is tier)
-        )
-
 
 def initial_state(settings: Settings, now: float = 0.0) -> CoreState:
     rules = build_rules(settings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -704,6 +704,3 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise SettingsError([(text, "expected KEY=VALUE, e.g. protection.cell_ov_v=3.6")])
     _split_key(key.strip())
     return key.strip(), value.strip()
-
-
-SettingsFormat = Literal["toml", "yaml"]
