@@ -2,7 +2,8 @@
 
 Two kinds of input per protocol: raw garbage through the stream parsers (any chunking),
 and well-framed frames (valid checksums) around random payloads, which reach the field
-decoders themselves. 10,000 examples each; memory stays bounded by the parsers.
+decoders themselves, once bare (as a capture) and once as the answer to each status
+request. 10,000 examples each; memory stays bounded by the parsers.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ FRAMED: dict[str, FramedBuilder] = {
     "jk-rs485": lambda kind, data: jk_rs485.build_frame(
         jk_rs485.CMD_READ_ALL, data[:900], jk_rs485.SOURCE_BMS, jk_rs485.TYPE_RESPONSE
     ),
-    "seplos-v3": lambda kind, data: modbus.read_response(0x01, modbus.READ_INPUT, data[:250]),
+    # Seplos answers input-register reads (PIA/PIB) and a coil read (the PIC alarm block).
+    "seplos-v3": lambda kind, data: modbus.read_response(
+        0x01, (modbus.READ_INPUT, modbus.READ_COILS)[kind % 2], data[:250]
+    ),
     "pylontech-rs485": lambda kind, data: pylontech.build_frame(2, 0x00, data[:1000]),
 }
 PROTOCOL_INSTANCES: dict[str, BoardProtocol] = {name: get_protocol(name) for name in PROTOCOLS}
+STATUS_REQUESTS = {name: p.status_requests() for name, p in PROTOCOL_INSTANCES.items()}
 FUZZ = settings(
     max_examples=10_000,
     deadline=None,
@@ -61,6 +66,12 @@ def _fuzz_one(name: str, garbage: bytes, chunk: int, kind: int, payload: bytes) 
     with contextlib.suppress(DecodeError):
         frame = protocol.response_format().parse_one(framed)
         json.dumps(protocol.decode_status([frame]).to_dict())
+    # As a live link sees it: the frame annotated as the answer to each status request, so a random
+    # payload reaches every block decoder (Seplos PIA/PIB/PIC, Pylontech 0x42/0x44/0x92, ...).
+    for request in STATUS_REQUESTS[name]:
+        with contextlib.suppress(DecodeError):
+            frame = protocol.annotate(request, protocol.response_format().parse_one(framed))
+            json.dumps(protocol.decode_status([frame]).to_dict())
 
 
 @pytest.mark.slow

@@ -36,21 +36,7 @@ def test_every_protocol_has_two_real_captures() -> None:
     assert not missing, f"protocols with fewer than two real captures: {missing}"
 
 
-# Protocols for which no second public capture with source-stated values was found (see docs/drivers.md).
-# strict: the day a second one is added, this marker must go.
-KNOWN_GAPS = {
-    "jk-rs485": "only syssi/esphome-jk-bms documents the values of a public 0x4E57 capture; the other "
-    "public captures (jkbms-esp32 README, mpp-solar jkserial) come without decoded values",
-}
-
-
-@pytest.mark.parametrize(
-    "protocol",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN_GAPS[p], strict=True)) if p in KNOWN_GAPS else p
-        for p in PROTOCOLS
-    ],
-)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_two_real_captures_decode_to_values_their_source_states(protocol: str) -> None:
     documented = [
         c.id for c in CAPTURES if c.protocol == protocol and c.captured and c.expected_from == "source"

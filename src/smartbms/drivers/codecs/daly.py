@@ -4,6 +4,18 @@ Frame: ``A5 | address | command | 08 | 8 data bytes | sum8 of the 12 bytes befor
 The host sends address 0x40 (RS485/USB) or 0x80 (UART/BT); the board answers from 0x01.
 Facts: Daly "UART/485 communications protocol" V1.2 and shared/design/protocols.md,
 verified against the captures in tests/fixtures/daly.
+
+Settings (read only): 0x50 "rated parameters", which the V1.2 document does not list, answers
+with the rated capacity (u32, mAh) and the nominal cell voltage (u32, mV), big-endian. The
+command and layout are the ones three independent public sources agree on:
+dbus-serialbattery ``bms/daly.py`` (Louisvdw/dbus-serialbattery and its successor
+mr-manuel/venus-os_dbus-serialbattery; ``read_capacity``: ``>LL``, capacity / 1000 = Ah),
+ai-republic/bms-to-inverter ``DalyMessageHandler`` (0x50: "ratedCapacitymAh", "ratedCellmV"),
+and a decoded Daly CAN capture on diysolarforum.com ("Daly BMS Communication Protocol",
+thread 65439: data ``00 00 75 30 00 00 0e 10``, factor 1000, i.e. 30 Ah and 3.6 V; Daly's CAN
+protocol uses the same data IDs and 8-byte payloads as the UART one).
+Writing parameters is refused: no public source documents the parameter-write commands, their
+payloads or the board's acknowledgement (see docs/drivers.md, "Known limits").
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from smartbms.drivers.codecs.base import (
 )
 from smartbms.drivers.codecs.checksums import sum8
 from smartbms.drivers.codecs.fields import Field, bits_set, read_fields
-from smartbms.errors import ChecksumError, LengthError, StartByteError
+from smartbms.errors import ChecksumError, LengthError, StartByteError, WriteRefusedError
 from smartbms.telemetry import Telemetry
 
 START = 0xA5
@@ -33,6 +45,7 @@ HOST_RS485, HOST_UART, BOARD = 0x40, 0x80, 0x01
 CMD_SOC, CMD_CELL_RANGE, CMD_TEMP_RANGE, CMD_FET = 0x90, 0x91, 0x92, 0x93
 CMD_INFO, CMD_CELLS, CMD_TEMPS, CMD_BALANCE, CMD_FAULTS = 0x94, 0x95, 0x96, 0x97, 0x98
 CMD_DISCHARGE_FET, CMD_CHARGE_FET, CMD_SET_SOC = 0xD9, 0xDA, 0x21
+CMD_RATED = 0x50  # settings read: rated capacity and nominal cell voltage (read only)
 CURRENT_OFFSET = 30000  # current is sent as raw - 30000 in 0.1 A
 TEMP_OFFSET = 40  # temperatures are sent as °C + 40
 
@@ -67,6 +80,10 @@ INFO_FIELDS = (
     Field("load", 3, 1),
     Field("dio", 4, 1),
     Field("cycles", 5, 2),
+)
+RATED_FIELDS = (
+    Field("capacity_ah", 0, 4, scale=0.001),  # u32 mAh
+    Field("nominal_cell_v", 4, 4, scale=0.001),  # u32 mV
 )
 STATES = {0: "idle", 1: "charging", 2: "discharging"}
 
@@ -256,6 +273,23 @@ class DalyProtocol(BoardProtocol):
         # 0x21: bytes 0-5 are left zero (a date in some firmware), bytes 6-7 SOC in 0.1 %.
         data = bytes(6) + round(pct * 10).to_bytes(2, "big")
         return [build_frame(CMD_SET_SOC, data, address=self.host_address)]
+
+    def settings_requests(self) -> list[bytes]:
+        return [build_frame(CMD_RATED, address=self.host_address)]
+
+    def decode_settings(self, frames: Sequence[Frame]) -> dict[str, Any]:
+        """The 0x50 reply in smartbms units: ``capacity_ah`` and ``nominal_cell_v``."""
+        for frame in frames:
+            if frame.kind == CMD_RATED:
+                return dict(read_fields(RATED_FIELDS, frame.payload))
+        return {}
+
+    def setting_requests(self, key: str, value: float) -> list[bytes]:
+        readable = ", ".join(f.name for f in RATED_FIELDS)
+        raise WriteRefusedError(
+            f"{self.name}: {key!r} cannot be written over the 0xA5 protocol: its parameter-write "
+            f"commands are not publicly documented (readable settings: {readable}); nothing was sent"
+        )
 
 
 def _num(key: str, value: float) -> Any:

@@ -3,7 +3,9 @@
 Frame: ``4E 57 | length u16 BE (total - 2) | terminal 4B | command | source | type |
 data | record 4B | 68 | 00 00 | sum16 BE`` with the sum over every byte up to and
 including the 0x68 end flag. Data is a tag/value list, big-endian. Commands: 02 write,
-03 read one, 06 read all. Facts: the JK "RS485 protocol" register table (as published
+03 read (register 0x00 = every register), 06 read all. A board answers a 03 read with a
+03 frame holding the same tag list as a 06 reply (the 14S capture in jblance/mpp-solar#389),
+so both are decoded. Facts: the JK "RS485 protocol" register table (as published
 in syssi/esphome-jk-bms docs/protocol-design-uart-ttl-gps-port.md) and
 shared/design/protocols.md, checked against the captures in tests/fixtures/jk-rs485.
 """
@@ -31,6 +33,8 @@ END_FLAG = 0x68
 CMD_WRITE, CMD_READ, CMD_READ_ALL = 0x02, 0x03, 0x06
 SOURCE_BMS, SOURCE_HOST = 0x00, 0x03
 TYPE_REQUEST, TYPE_RESPONSE = 0x00, 0x01
+# Replies whose data is a tag/value list of readings.
+STATUS_COMMANDS = frozenset({CMD_READ, CMD_READ_ALL})
 MIN_FRAME = 20  # header 2 + length 2 + terminal 4 + cmd/source/type 3 + record 4 + flag 1 + sum 4
 
 # Value size of every tag; 0x79 is special: one length byte, then that many bytes.
@@ -234,7 +238,7 @@ class JkRs485Protocol(BoardProtocol):
         return len(request) > 8 and frame.kind == request[8]
 
     def decode_status(self, frames: Sequence[Frame]) -> Telemetry:
-        return merge_all([decode_tags(parse_tags(f.payload)) for f in frames if f.kind == CMD_READ_ALL])
+        return merge_all([decode_tags(parse_tags(f.payload)) for f in frames if f.kind in STATUS_COMMANDS])
 
     def _write(self, tag: int, value: int) -> bytes:
         return build_frame(

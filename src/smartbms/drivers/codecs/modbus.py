@@ -14,6 +14,10 @@ from smartbms.errors import ChecksumError, LengthError, StartByteError, WriteRef
 
 READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE = 0x03, 0x04, 0x06, 0x10
 FUNCTIONS = (READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE)
+# Bit reads (coils / discrete inputs): the reply packs coil ``start + i`` into bit ``i % 8``
+# of data byte ``i // 8``. Not in FUNCTIONS: a format accepts them only when asked to.
+READ_COILS, READ_DISCRETE = 0x01, 0x02
+READ_FUNCTIONS = (READ_COILS, READ_DISCRETE, READ_HOLDING, READ_INPUT)
 
 
 def with_crc(body: bytes) -> bytes:
@@ -39,12 +43,15 @@ def exception_response(address: int, function: int, code: int) -> bytes:
 class ModbusFormat(FrameFormat):
     max_size = 5 + 255
 
-    def __init__(self, addresses: Collection[int], requests: bool) -> None:
+    def __init__(
+        self, addresses: Collection[int], requests: bool, functions: Collection[int] = FUNCTIONS
+    ) -> None:
         self.addresses = frozenset(addresses)
         self.requests = requests
+        self.functions = frozenset(functions)
 
     def _function_ok(self, fn: int) -> bool:
-        return fn in FUNCTIONS or (not self.requests and fn & 0x7F in FUNCTIONS and fn & 0x80 != 0)
+        return fn in self.functions or (not self.requests and fn & 0x7F in self.functions and fn & 0x80 != 0)
 
     def find_start(self, buf: bytes | bytearray) -> int:
         best = -1
@@ -70,7 +77,7 @@ class ModbusFormat(FrameFormat):
             if fn == WRITE_MULTIPLE:
                 return None if len(buf) < 7 else 9 + buf[6]
             return 8
-        if fn in (READ_HOLDING, READ_INPUT):
+        if fn in READ_FUNCTIONS:
             return 5 + buf[2]
         return 8
 
@@ -94,7 +101,7 @@ class ModbusFormat(FrameFormat):
             return Frame(
                 kind=fn, payload=raw[2:-2], raw=raw, address=raw[0], meta={"start": start, "value": value}
             )
-        if fn in (READ_HOLDING, READ_INPUT):
+        if fn in READ_FUNCTIONS:
             if raw[2] != len(raw) - 5:
                 raise LengthError(f"Modbus byte count {raw[2]} disagrees with a {len(raw)}-byte frame")
             return Frame(kind=fn, payload=raw[3:-2], raw=raw, address=raw[0])
@@ -122,3 +129,12 @@ def registers(payload: bytes) -> list[int]:
 
 def start_of(request: bytes) -> int:
     return int.from_bytes(request[2:4], "big") if len(request) >= 4 else 0
+
+
+def pack_bits(bits: Sequence[bool]) -> bytes:
+    """Coil/discrete-input values as a bit-read reply carries them (first bit = bit 0 of byte 0)."""
+    out = bytearray((len(bits) + 7) // 8)
+    for i, bit in enumerate(bits):
+        if bit:
+            out[i // 8] |= 1 << (i % 8)
+    return bytes(out)

@@ -5,7 +5,33 @@ total x10 mAh, total discharge x10 Ah, SOC x0.1 %, SOH x0.1 %, cycles, average c
 average T 0.1 K, max/min cell mV, max/min T, reserved, max discharge/charge A.
 PIB at 0x1100 (26 registers): 16 cell mV, 0x1110-0x1113 cell T (0.1 K), 0x1118 ambient,
 0x1119 power stage. Facts: shared/design/protocols.md, checked against the captures in
-tests/fixtures/seplos-v3. The FET/alarm block at 0x1200 is not decoded (layout unverified).
+tests/fixtures/seplos-v3.
+
+PIC at 0x1200: 144 coils read with function 0x01 (``01 01 12 00 00 90``), answered with
+18 data bytes, coil ``0x1200 + i`` in bit ``i % 8`` of byte ``i // 8``:
+
+- bytes 0-1 (coil 0x1200): cell 1-16 low-voltage alarm; 2-3 (0x1210): cell 1-16 high-voltage alarm
+- byte 4 (0x1220) / 5 (0x1228): temperature sensor 1-8 low / high alarm
+- bytes 6-7 (0x1230): cell 1-16 balancing
+- byte 8 (0x1240) TB09 system state: discharge, charge, float, full, standby, off
+- byte 9 TB02 voltage, 10 TB03 cell temperature, 11 TB04 ambient/power-stage temperature,
+  12 TB05 current, 13 TB16 latched protections, 14 TB06 SOC / cell difference events
+- byte 15 (0x1278) TB07 FETs: bit 0 discharge, 1 charge, 2 current limit, 3 heater
+- byte 16 TB08 further states (low SOC, current limiting, ...), 17 (0x1288) TB15 hard faults
+
+Sources: the block list of marcelrv/seplosBMSv3 (PIC 0x1200, 0x90 bits/coils, from
+Seplos' "BMS3.0 Modbus-RTU Protocol"); the coil addresses in shining-man/bsc_fw
+``include/devices/SeplosBmsV3.h`` (0x1230 balancing, 0x1240 TB09 ... 0x1288 TB15) and its
+0x01/0x1200/0x90 read; the bit names of Hevak/seplos_v3_sniffer ``seplos_parser.cpp`` and
+dustball62/Seplos3MQTT_include__PIB_PIC ``seplos3mqtt.py``, both decoding 18-byte 0x01
+replies sniffed on a real multi-pack bus with TB09 at byte 8. patman15/aiobmsble reads
+the same ten status bytes (TB09, TB02, ... TB15) from the bank block 0x2200 (TB07 FET
+bits at byte 7). Public sources disagree on one point: syssi/esphome-seplos-bms
+``seplos_bms_v3_ble_pack`` reads TB09 at byte 0, i.e. without the eight per-cell bytes
+(its branch dispatches on a byte count of 288, which a 0x01 reply cannot carry, so it
+was never run against a board). The sniffer layout is the default; the other is
+``SeplosV3Protocol(pic_status_offset=0)`` (``?pic_status_offset=0``), which drops the
+per-cell lists. No PIC reply with alarms set was found in public sources.
 """
 
 from __future__ import annotations
@@ -13,13 +39,105 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smartbms.drivers.codecs import modbus
-from smartbms.drivers.codecs.base import BoardProtocol, Frame, FrameFormat, merge_all, with_meta
+from smartbms.drivers.codecs.base import (
+    AlarmBit,
+    BoardProtocol,
+    Frame,
+    FrameFormat,
+    alarms_from_bits,
+    merge_all,
+    with_meta,
+)
 from smartbms.drivers.codecs.fields import Field, kelvin10_to_c, read_fields
 from smartbms.errors import DecodeError, LengthError
 from smartbms.telemetry import Telemetry
 
 PIA_START, PIA_COUNT = 0x1000, 17
 PIB_START, PIB_COUNT = 0x1100, 26
+PIC_START, PIC_COILS = 0x1200, 0x90
+PIC_BYTES = PIC_COILS // 8  # 18
+STATUS_BYTES = 10  # TB09, TB02, TB03, TB04, TB05, TB16, TB06, TB07, TB08, TB15
+PIC_STATUS_OFFSETS = (8, 0)  # sniffer layout (default), status bytes first (esphome-seplos-bms)
+# Function codes the Seplos framing accepts: the register reads plus the coil read of PIC.
+FUNCTIONS = (*modbus.FUNCTIONS, modbus.READ_COILS)
+
+
+def _tb(byte: int, bit: int, name: str, code: str | None) -> AlarmBit:
+    """Bit ``bit`` of status byte ``byte`` (0 = TB09): coil 0x1240 + 8 * byte + bit in the default layout."""
+    return AlarmBit(8 * byte + bit, name, code)
+
+
+# Alarm, protection and fault bits -> smartbms codes (alarm = W- warning, protection = A-).
+ALARM_BITS = (
+    _tb(1, 0, "cell high-voltage alarm", "W-CELL-OV"),
+    _tb(1, 1, "cell over-voltage protection", "A-CELL-OV"),
+    _tb(1, 2, "cell low-voltage alarm", "W-CELL-UV"),
+    _tb(1, 3, "cell under-voltage protection", "A-CELL-UV"),
+    _tb(1, 4, "pack high-voltage alarm", "W-PACK-OV"),
+    _tb(1, 5, "pack over-voltage protection", "A-PACK-OV"),
+    _tb(1, 6, "pack low-voltage alarm", "W-PACK-UV"),
+    _tb(1, 7, "pack under-voltage protection", "A-PACK-UV"),
+    _tb(2, 0, "charge high-temperature alarm", "W-CHG-OT"),
+    _tb(2, 1, "charge over-temperature protection", "A-CHG-OT"),
+    _tb(2, 2, "charge low-temperature alarm", "W-CHG-UT"),
+    _tb(2, 3, "charge under-temperature protection", "A-CHG-UT"),
+    _tb(2, 4, "discharge high-temperature alarm", "W-DSG-OT"),
+    _tb(2, 5, "discharge over-temperature protection", "A-DSG-OT"),
+    _tb(2, 6, "discharge low-temperature alarm", "W-DSG-UT"),
+    _tb(2, 7, "discharge under-temperature protection", "A-DSG-UT"),
+    _tb(3, 0, "ambient high-temperature alarm", None),
+    _tb(3, 1, "ambient over-temperature protection", None),
+    _tb(3, 2, "ambient low-temperature alarm", None),
+    _tb(3, 3, "ambient under-temperature protection", None),
+    _tb(3, 4, "power stage high-temperature alarm", "W-FET-OT"),
+    _tb(3, 5, "power stage over-temperature protection", "A-FET-OT"),
+    _tb(3, 6, "cell low temperature, heating", None),
+    _tb(4, 0, "charge current alarm", "W-CHG-OC"),
+    _tb(4, 1, "charge over-current protection", "A-CHG-OC"),
+    _tb(4, 2, "charge over-current protection level 2", "A-CHG-OC"),
+    _tb(4, 3, "discharge current alarm", "W-DSG-OC"),
+    _tb(4, 4, "discharge over-current protection", "A-DSG-OC1"),
+    _tb(4, 5, "discharge over-current protection level 2", "A-DSG-OC2"),
+    _tb(4, 6, "output short-circuit protection", "A-SHORT-CIRCUIT"),
+    _tb(5, 0, "output short-circuit latched", "A-SHORT-CIRCUIT"),
+    _tb(5, 2, "charge over-current level 2 latched", "A-CHG-OC"),
+    _tb(5, 3, "discharge over-current level 2 latched", "A-DSG-OC2"),
+    _tb(6, 2, "SOC alarm", "W-PREALARM"),
+    _tb(6, 3, "SOC protection", None),
+    _tb(6, 4, "cell difference alarm", "W-IMBALANCE"),
+    _tb(8, 0, "low SOC alarm", "W-PREALARM"),
+    _tb(8, 5, "under-SOC protection", None),
+    _tb(9, 0, "NTC fault", "E-SENSOR-MISSING"),
+    _tb(9, 1, "AFE fault", "E-AFE"),
+    _tb(9, 2, "charge MOSFET fault", "E-FET"),
+    _tb(9, 3, "discharge MOSFET fault", "E-FET"),
+    _tb(9, 4, "cell fault", None),
+    _tb(9, 5, "sense line break", "E-SENSOR-OPEN-WIRE"),
+    _tb(9, 6, "key fault", None),
+    _tb(9, 7, "aerosol (fire suppression) alarm", None),
+)
+# Operating states: names only, reported in extra["board_state"].
+STATE_BITS = (
+    _tb(0, 0, "discharging", None),
+    _tb(0, 1, "charging", None),
+    _tb(0, 2, "floating charge", None),
+    _tb(0, 3, "fully charged", None),
+    _tb(0, 4, "standby", None),
+    _tb(0, 5, "turned off", None),
+    _tb(7, 0, "discharge FET on", None),
+    _tb(7, 1, "charge FET on", None),
+    _tb(7, 2, "current-limit FET on", None),
+    _tb(7, 3, "heater on", None),
+    _tb(8, 1, "intermittent charge", None),
+    _tb(8, 2, "external switch control", None),
+    _tb(8, 3, "static standby / sleep", None),
+    _tb(8, 4, "history data recording", None),
+    _tb(8, 6, "active current limiting", None),
+    _tb(8, 7, "passive current limiting", None),
+)
+_ALARM_BYTES, _STATE_BYTES = (1, 2, 3, 4, 5, 6, 9), (0, 7)
+ALARM_MASK = sum(0xFF << 8 * b for b in _ALARM_BYTES) | 1 << 64 | 1 << 69  # + TB08 bits 0 and 5
+STATE_MASK = sum(0xFF << 8 * b for b in _STATE_BYTES) | (0xFF << 64 & ~(1 << 64 | 1 << 69))
 
 PIA_FIELDS = (
     Field("voltage_v", 0, 2, scale=0.01),
@@ -74,6 +192,35 @@ def decode_pib(payload: bytes) -> Telemetry:
     )
 
 
+def _set_bits(value: int, first: int = 1) -> list[int]:
+    return [first + i for i in range(value.bit_length()) if value >> i & 1]
+
+
+def decode_pic(payload: bytes, status_offset: int = PIC_STATUS_OFFSETS[0]) -> Telemetry:
+    """The PIC coil block: alarm codes, FET states, balancing cells and the per-cell alarm lists."""
+    if len(payload) != PIC_BYTES:
+        raise LengthError(f"Seplos PIC block is {PIC_BYTES} bytes (0x90 coils), got {len(payload)}")
+    status = int.from_bytes(payload[status_offset : status_offset + STATUS_BYTES], "little")
+    codes, flags = alarms_from_bits(ALARM_BITS, status & ALARM_MASK)
+    _, state = alarms_from_bits(STATE_BITS, status & STATE_MASK)
+    fets = payload[status_offset + 7]
+    extra: dict[str, object] = {"board_flags": flags, "board_state": state}
+    balancing: tuple[int, ...] | None = None
+    if status_offset >= 8:  # the sniffer layout: eight per-cell bytes before the status bytes
+        extra["cell_low_voltage_alarm_cells"] = _set_bits(int.from_bytes(payload[0:2], "little"))
+        extra["cell_high_voltage_alarm_cells"] = _set_bits(int.from_bytes(payload[2:4], "little"))
+        extra["low_temperature_alarm_sensors"] = _set_bits(payload[4])
+        extra["high_temperature_alarm_sensors"] = _set_bits(payload[5])
+        balancing = tuple(_set_bits(int.from_bytes(payload[6:8], "little")))
+    return Telemetry(
+        charge_enabled=bool(fets & 0x02),
+        discharge_enabled=bool(fets & 0x01),
+        balancing_cells=balancing,
+        alarms=codes,
+        extra=extra,
+    )
+
+
 def _present(cells: list[int]) -> list[int]:
     """Cell slots beyond the pack's cell count read 0 mV: drop the trailing empty ones."""
     while cells and cells[-1] == 0:
@@ -87,19 +234,25 @@ class SeplosV3Protocol(BoardProtocol):
     transports = ("serial", "tcp")
     default_baud = 19200
 
-    def __init__(self, address: int = 0x01) -> None:
+    def __init__(self, address: int = 0x01, pic_status_offset: int = PIC_STATUS_OFFSETS[0]) -> None:
+        if pic_status_offset not in PIC_STATUS_OFFSETS:
+            raise ValueError(
+                f"pic_status_offset must be one of {PIC_STATUS_OFFSETS}, not {pic_status_offset}"
+            )
         self.address = address
+        self.pic_status_offset = pic_status_offset
 
     def response_format(self) -> FrameFormat:
-        return modbus.ModbusFormat([self.address], requests=False)
+        return modbus.ModbusFormat([self.address], requests=False, functions=FUNCTIONS)
 
     def request_format(self) -> FrameFormat:
-        return modbus.ModbusFormat([self.address], requests=True)
+        return modbus.ModbusFormat([self.address], requests=True, functions=FUNCTIONS)
 
     def status_requests(self) -> list[bytes]:
         return [
             modbus.read_request(self.address, modbus.READ_INPUT, PIA_START, PIA_COUNT),
             modbus.read_request(self.address, modbus.READ_INPUT, PIB_START, PIB_COUNT),
+            modbus.read_request(self.address, modbus.READ_COILS, PIC_START, PIC_COILS),
         ]
 
     def matches(self, request: bytes, frame: Frame) -> bool:
@@ -111,10 +264,18 @@ class SeplosV3Protocol(BoardProtocol):
     def decode_status(self, frames: Sequence[Frame]) -> Telemetry:
         parts = []
         for frame in frames:
+            if frame.kind == modbus.READ_COILS | 0x80:
+                # Boards without the PIC block still give a full measurement status.
+                code = frame.meta.get("exception")
+                parts.append(Telemetry(extra={"alarm_block": f"refused (Modbus exception {code})"}))
+                continue
             if frame.kind & 0x80:
                 raise DecodeError(
                     f"Seplos board answered with Modbus exception {frame.meta.get('exception')}"
                 )
+            if frame.kind == modbus.READ_COILS and frame.meta.get("start", PIC_START) == PIC_START:
+                parts.append(decode_pic(frame.payload, self.pic_status_offset))
+                continue
             if frame.kind != modbus.READ_INPUT:
                 continue
             # A captured response does not say which block it answers: the block sizes differ.

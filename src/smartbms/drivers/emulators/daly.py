@@ -1,6 +1,13 @@
-"""A Daly board speaking the legacy 0xA5 protocol."""
+"""A Daly board speaking the legacy 0xA5 protocol.
+
+Besides the status (0x90-0x98), FET (0xD9/0xDA) and SOC (0x21) commands it answers the 0x50
+"rated parameters" read with the pack's capacity and its nominal cell voltage setting. It does
+not answer parameter writes: their commands are not publicly documented (see codecs/daly.py).
+"""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from smartbms.drivers.codecs import daly
 from smartbms.drivers.codecs.base import Frame
@@ -14,9 +21,13 @@ def _frame(command: int, data: bytes) -> bytes:
 
 class DalyResponder(Responder):
     protocol_name = "daly"
+    # Answered by 0x50; capacity_ah comes from the emulated pack unless state.settings has one.
+    default_settings: ClassVar[dict[str, float]] = {"nominal_cell_v": 3.2}
 
     def respond(self, request: Frame, state: BoardState) -> list[bytes]:
         cmd, data = request.kind, request.payload
+        if cmd == daly.CMD_RATED:
+            return [rated_frame(state)]
         if cmd in (daly.CMD_CHARGE_FET, daly.CMD_DISCHARGE_FET):
             on = bool(data[0])
             if cmd == daly.CMD_CHARGE_FET:
@@ -28,6 +39,13 @@ class DalyResponder(Responder):
             state.soc_override = int.from_bytes(data[6:8], "big") / 10
             return [_frame(cmd, bytes([1]))]
         return status_frames(cmd, state)
+
+
+def rated_frame(state: BoardState) -> bytes:
+    capacity = state.settings.get("capacity_ah", state.sample().capacity_ah or 0.0)
+    nominal = state.settings.get("nominal_cell_v", 0.0)
+    raw = [clamp(round(v * 1000), 0, 0xFFFFFFFF) for v in (capacity, nominal)]
+    return _frame(daly.CMD_RATED, b"".join(r.to_bytes(4, "big") for r in raw))
 
 
 def status_frames(cmd: int, state: BoardState) -> list[bytes]:

@@ -1,4 +1,4 @@
-"""A Pylontech pack answering analog values (0x42) and charge management (0x92)."""
+"""A Pylontech pack answering analog values (0x42), alarm info (0x44) and charge management (0x92)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class PylontechResponder(Responder):
         address = request.address
         if request.kind == pylontech.CMD_ANALOG:
             return [pylontech.build_frame(address, RTN_OK, analog_info(address, state))]
+        if request.kind == pylontech.CMD_ALARM:
+            return [pylontech.build_frame(address, RTN_OK, alarm_info(address, state))]
         if request.kind == pylontech.CMD_MANAGEMENT:
             return [pylontech.build_frame(address, RTN_OK, management_info(address, state))]
         return [pylontech.build_frame(address, RTN_BAD_CID2)]
@@ -35,6 +37,37 @@ def analog_info(address: int, state: BoardState) -> bytes:
     out += b"\xff\xff" + bytes([4]) + b"\xff\xff" + clamp(s.cycles or 0, 0, 0xFFFF).to_bytes(2, "big")
     out += clamp(round((s.remaining_ah or 0) * 1000), 0, 0xFFFFFF).to_bytes(3, "big")
     out += clamp(round((s.capacity_ah or 0) * 1000), 0, 0xFFFFFF).to_bytes(3, "big")
+    return bytes(out)
+
+
+def alarm_info(address: int, state: BoardState) -> bytes:
+    """A V3.3 0x44 reply: normal states except where the plant reports an alarm, the real FET states."""
+    s = state.sample()
+    alarms = set(s.alarms or ())
+    cells = len(s.cell_voltages_v or ())
+    sensors = 1 + len(s.temperatures_c or ())  # the BMS board sensor first, as in analog_info
+
+    def state_of(codes: dict[int, str]) -> int:
+        return next((st for st, code in codes.items() if code in alarms), pylontech.STATE_NORMAL)
+
+    out = bytearray([0x00, address, cells])
+    out += bytes([state_of(pylontech.CELL_STATE_CODES)]) * cells
+    out += bytes([sensors]) + bytes([state_of(pylontech.TEMPERATURE_STATE_CODES)]) * sensors
+    out += bytes(
+        state_of(codes)
+        for codes in (
+            pylontech.CHARGE_CURRENT_STATE_CODES,
+            pylontech.MODULE_VOLTAGE_STATE_CODES,
+            pylontech.DISCHARGE_CURRENT_STATE_CODES,
+        )
+    )
+    status1 = sum(1 << e.bit for e in pylontech.STATUS1_BITS if e.code in alarms)
+    status2 = pylontech.STATUS2_MODULE_POWER
+    status2 |= pylontech.STATUS2_CHARGE_MOSFET if state.charge_enabled else 0
+    status2 |= pylontech.STATUS2_DISCHARGE_MOSFET if state.discharge_enabled else 0
+    current = s.current_a or 0.0
+    status3 = 0x80 if current > 0 else 0x40 if current < 0 else 0
+    out += bytes([status1, status2, status3, 0, 0])
     return bytes(out)
 
 

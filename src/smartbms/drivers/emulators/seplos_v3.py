@@ -1,4 +1,4 @@
-"""A Seplos V3 pack answering the PIA and PIB input-register blocks."""
+"""A Seplos V3 pack answering the PIA and PIB input-register blocks and the PIC coil block."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ class SeplosV3Responder(Responder):
     def respond(self, request: Frame, state: BoardState) -> list[bytes]:
         address = request.address
         start, count = request.meta.get("start", 0), request.meta.get("value", 0)
+        if request.kind == modbus.READ_COILS:
+            if start != seplos_v3.PIC_START or count != seplos_v3.PIC_COILS:
+                return [modbus.exception_response(address, request.kind, 0x02)]
+            return [modbus.read_response(address, request.kind, pic(state))]
         if request.kind != modbus.READ_INPUT:
             return [modbus.exception_response(address, request.kind, 0x01)]
         blocks = {seplos_v3.PIA_START: pia(state), seplos_v3.PIB_START: pib(state)}
@@ -59,3 +63,22 @@ def pib(state: BoardState) -> list[int]:
     regs += [c_to_kelvin10(0)] * 4
     regs += [c_to_kelvin10(25.0), c_to_kelvin10(s.mosfet_temperature_c or 25.0)]
     return regs
+
+
+def pic(state: BoardState) -> bytes:
+    """The 18-byte PIC block (sniffer layout): balancing, state, FETs, and the plant's alarms."""
+    s = state.sample()
+    bits = [False] * seplos_v3.PIC_COILS
+    for cell in s.balancing_cells or ():
+        if 1 <= cell <= 16:
+            bits[0x30 + cell - 1] = True
+    status = 0x40  # TB09 starts at coil 0x1240
+    current = s.current_a or 0.0
+    bits[status + (1 if current > 0 else 0 if current < 0 else 4)] = True  # charging / discharging / standby
+    bits[status + 8 * 7 + 0] = state.discharge_enabled
+    bits[status + 8 * 7 + 1] = state.charge_enabled
+    for code in s.alarms or ():
+        entry = next((e for e in seplos_v3.ALARM_BITS if e.code == code), None)
+        if entry is not None:
+            bits[status + entry.bit] = True
+    return modbus.pack_bits(bits)
