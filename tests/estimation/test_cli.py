@@ -101,3 +101,23 @@ def test_estimate_with_a_missing_model_file(tmp_path, capsys) -> None:
     path.write_text("time_s,current_a,voltage_v,temperature_c\n0,1,3.3,25\n")
     assert main(["estimate", "--cell", str(tmp_path / "none.json"), "--capacity-ah", "5", str(path)]) == 1
     assert "cannot read cell model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "temperatures",
+    [["--temperatures", "-10", "0", "25", "45"], ["--temperatures=-10,0,25,45"]],
+)
+def test_validate_takes_negative_temperatures(temperatures) -> None:
+    from smartbms.cli import build_parser
+    from smartbms.cli.estimation_commands import validation_config
+
+    args = build_parser().parse_args(["validate", *temperatures, "--seeds", "2", "--sample-s", "1,10"])
+    config = validation_config(args)
+    assert config.temperatures_c == (-10.0, 0.0, 25.0, 45.0)
+    assert config.seeds == 2
+    assert config.sample_s == (1, 10)
+
+
+def test_validate_names_a_malformed_temperature_list(capsys) -> None:
+    assert main(["validate", "--temperatures", "0,warm"]) == 1
+    assert "--temperatures: expects numbers separated by commas (got '0,warm')" in capsys.readouterr().err

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from smartbms.estimation.validation.runner import RunConfig
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -51,15 +55,28 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "replay them with sensor errors and report SOC/SOH errors next to coulomb counting.",
     )
     p.add_argument("--cells", default="chen2020,prada2013,ecker2015", help="comma-separated cell keys")
-    p.add_argument("--temperatures", default="0,25", help="comma-separated ambient temperatures in degC")
+    # nargs="+" so that "--temperatures -10 0 25" parses: argparse takes "-10" for a number only when it
+    # stands alone ("--temperatures=-10,0" works too).
+    p.add_argument(
+        "--temperatures",
+        nargs="+",
+        default=["0,25"],
+        metavar="DEGC",
+        help="ambient temperatures in degC, comma- or space-separated (e.g. --temperatures -10 0 25 45)",
+    )
     p.add_argument("--protocols", default="drive,mixed24h", help="comma-separated protocols")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--sample-s", default="1", help="comma-separated sampling periods in s (1, 10)")
     p.add_argument("--model", default="SPMe", choices=["SPM", "SPMe", "DFN"])
     p.add_argument(
-        "--full", action="store_true", help="the design note's sweep: -10/0/25/45 degC, 20 seeds, 1+10 s"
+        "--full",
+        action="store_true",
+        help="the design note's sweep: -10/0/25/45 degC, 20 seeds, 1+10 s, DFN acceptance runs",
     )
     p.add_argument("--no-resistance", action="store_true", help="skip the resistance-learning check")
+    p.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="cases solved at once (default: one per core)"
+    )
     p.add_argument("--write", type=Path, default=None, help="write the Markdown report here")
     p.add_argument("--json", type=Path, default=None, help="also write every case's raw figures as JSON")
     p.set_defaults(func=_validate)
@@ -126,37 +143,17 @@ def _estimate(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from smartbms.estimation.errors import MissingExtraError
 
+    config = validation_config(args)
     try:
         import pybamm  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError("validation needs PyBaMM: pip install 'smartbms[validate]'") from exc
     from smartbms.estimation.validation.report import render
-    from smartbms.estimation.validation.runner import RunConfig, run_validation
+    from smartbms.estimation.validation.runner import run_validation
 
-    def floats(text: str) -> tuple[float, ...]:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-
-    if args.full:
-        config = RunConfig(
-            cells=("chen2020", "prada2013", "ecker2015"),
-            temperatures_c=(-10.0, 0.0, 25.0, 45.0),
-            seeds=20,
-            sample_s=(1, 10),
-            model=args.model,
-            resistance_check=not args.no_resistance,
-        )
-    else:
-        config = RunConfig(
-            cells=tuple(c.strip() for c in args.cells.split(",") if c.strip()),
-            temperatures_c=floats(args.temperatures),
-            protocols=tuple(p.strip() for p in args.protocols.split(",") if p.strip()),
-            seeds=args.seeds,
-            sample_s=tuple(int(x) for x in floats(args.sample_s)),
-            model=args.model,
-            resistance_check=not args.no_resistance,
-        )
     report = run_validation(config, progress=lambda line: print(line, flush=True))
-    text = render(report)
+    # The report names the command that regenerates it.
+    text = render(report, command=_validate_command(args))
     if args.json:
         import dataclasses
         import json
@@ -176,3 +173,65 @@ def _validate(args: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def validation_config(args: argparse.Namespace) -> RunConfig:
+    """The sweep the command line asks for; a malformed list is refused with the option's name."""
+    from smartbms.errors import SettingsError
+    from smartbms.estimation.validation.runner import COLD_START_ERROR_PCT, RunConfig
+
+    def floats(text: str, option: str) -> tuple[float, ...]:
+        try:
+            return tuple(float(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise SettingsError([(option, f"expects numbers separated by commas (got {text!r})")]) from None
+
+    if args.jobs < 1:
+        raise SettingsError([("--jobs", f"must be at least 1 (got {args.jobs})")])
+    jobs = int(args.jobs)
+    if args.full:
+        return RunConfig(
+            cells=("chen2020", "prada2013", "ecker2015"),
+            temperatures_c=(-10.0, 0.0, 25.0, 45.0),
+            seeds=20,
+            sample_s=(1, 10),
+            model=args.model,
+            resistance_check=not args.no_resistance,
+            jobs=jobs,
+            cold_start_error_pct=COLD_START_ERROR_PCT,
+            # The design note: SPMe for sweeps, DFN for acceptance runs (one NMC, one LFP case at 25 degC).
+            acceptance_model="DFN" if args.model != "DFN" else None,
+            acceptance_cases=(("chen2020", "drive", 25.0), ("prada2013", "mixed24h", 25.0)),
+        )
+    return RunConfig(
+        cells=tuple(c.strip() for c in args.cells.split(",") if c.strip()),
+        temperatures_c=floats(",".join(args.temperatures), "--temperatures"),
+        protocols=tuple(p.strip() for p in args.protocols.split(",") if p.strip()),
+        seeds=args.seeds,
+        sample_s=tuple(int(x) for x in floats(args.sample_s, "--sample-s")),
+        model=args.model,
+        resistance_check=not args.no_resistance,
+        jobs=jobs,
+        cold_start_error_pct=COLD_START_ERROR_PCT,
+    )
+
+
+def _validate_command(args: argparse.Namespace) -> str:
+    parts = [".venv/bin/smartbms validate"]
+    if args.full:
+        parts.append("--full")
+    else:
+        parts += [
+            f"--cells {args.cells}",
+            f"--temperatures={','.join(args.temperatures)}",
+            f"--protocols {args.protocols}",
+            f"--seeds {args.seeds}",
+            f"--sample-s {args.sample_s}",
+        ]
+    if args.model != "SPMe":
+        parts.append(f"--model {args.model}")
+    if args.no_resistance:
+        parts.append("--no-resistance")
+    if args.write:
+        parts.append(f"--write {args.write}")
+    return " ".join(parts)

@@ -32,9 +32,16 @@ MAX_INTEGRATION_GAP_S = 300.0  # longer gaps: the current in between is unknown
 SYNC_HOLD_S = 60.0
 ENERGY_REFRESH_S = 10.0
 REST_FILTER_S = 20.0
-# OCV readings at these multiples of the rest time; inf ends the list.
-REST_READING_AT = (1.0, math.inf)
+# OCV readings at these multiples of the rest time; inf ends the list. The first corrects the
+# filter; later ones only move the capacity anchor of that rest (the cell has relaxed further).
+REST_READING_AT = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, math.inf)
+# Zero-current reading of the current sensor in rests, for the charge counted between anchors:
+ZERO_SAMPLE_NOISE = 4.0  # a sample further than this many noise sigmas beyond the rest band is load
+ZERO_MIN_S = 300.0  # rested seconds before a rest's mean current counts as the sensor's offset
+ZERO_FORGET = 0.5  # weight kept by older rests when a new one is committed (offset drifts with T)
 RESISTANCE_MIN_STEPS = 20  # current steps before the learned resistance replaces the model's
+RESISTANCE_BASE_C = 0.03  # steps from (or to) below this current compare with the pulse-test R0
+RESISTANCE_STEP_C = 0.3  # smallest step (C-rate) fed to the resistance RLS
 SYNC_SIGMA = 0.005
 SYNC_REARM_DROP = 0.05
 UNCERTAIN_START_VAR = 0.03**2
@@ -131,7 +138,13 @@ class PackEstimator:
         # A full-charge sync needs the tail current before a charger stops at its own (often C/20) tail.
         self.sync_tail_current_a = max(self.tail_current_a, 0.05 * capacity_ah)
         self.capacity = CapacityEstimator(self.nominal_capacity_ah)
-        self.resistance = ResistanceEstimator(min_step_a=0.1 * capacity_ah)
+        # Steps of C/3 or more from near zero current: the nearest a drive gets to the 1C pulse from rest.
+        self.resistance = ResistanceEstimator(
+            min_step_a=RESISTANCE_STEP_C * capacity_ah, max_base_a=RESISTANCE_BASE_C * capacity_ah
+        )
+        # The filter's own scale learns from every step: in use the voltage follows the incremental
+        # resistance between load currents (smaller than the pulse-test R0), and SOC tracks better so.
+        self._step_resistance = ResistanceEstimator(min_step_a=0.1 * capacity_ah)
         self.tables = CellTables(self.model, self.nominal_capacity_ah)
         self.counters = EstimatorCounters()
         # A typical shunt: noise about C/500 per sample.
@@ -163,6 +176,12 @@ class PackEstimator:
         self._sync_armed = True
         self._sync_soc = 1.0
         self._charge_ah = 0.0  # net counted charge, offset-corrected
+        self._raw_charge_ah = 0.0  # net counted charge as measured
+        self._counted_s = 0.0  # seconds over which charge was counted
+        self._zero_sum = self._zero_s = 0.0  # current integral and seconds in the present rest
+        self._zero_offset_a = 0.0  # sensor offset read at zero current (rests so far)
+        self._zero_weight_s = 0.0  # rested seconds behind it, 0 = none yet
+        self._rest_anchor = False  # the present rest has given a capacity anchor
         self._pending_soc_pct: float | None = None
         self._estimate: PackEstimate | None = None
 
@@ -269,6 +288,8 @@ class PackEstimator:
         i_now = current_a if current_ok else self._last_current
         if dt_used:
             self._charge_ah += (i_now - float(ekf.offset[0])) * dt_used / 3600.0
+            self._raw_charge_ah += i_now * dt_used / 3600.0
+            self._counted_s += dt_used
 
         rested = self._track_rest(dt, i_now)
         self._since_correction_s += dt
@@ -285,10 +306,18 @@ class PackEstimator:
             inflation = max(1.0, MODEL_ERROR_CORRELATION_S / period)
             model_err = (LOAD_MODEL_ERROR * i_now) * ekf.r_total
             var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
+            if math.isinf(period):
+                # The first voltage: the RC pairs may hold up to I * (R1 + R2) we never saw build up.
+                rc_err = i_now * (ekf.r_total - ekf.r0)
+                var_v = var_v + rc_err * rc_err
+            # While SOC may still be far off, linearise where the voltage points (see correct_voltage).
+            relin = float(ekf.p00.max()) > UNCERTAIN_START_VAR
             if all_valid:
-                ekf.correct_voltage(voltages, i_now, None, var_v)
+                ekf.correct_voltage(voltages, i_now, None, var_v, relinearize=relin)
             else:
-                ekf.correct_voltage(np.where(valid_v, voltages, 0.0), i_now, valid_v, var_v)
+                ekf.correct_voltage(
+                    np.where(valid_v, voltages, 0.0), i_now, valid_v, var_v, relinearize=relin
+                )
         if current_ok and all_valid and self._last_all_valid:
             self._learn_resistance(i_now, voltages)
         if rested and self._rest_s >= self.defaults.rest_time_s * REST_READING_AT[self._rest_readings]:
@@ -396,16 +425,41 @@ class PackEstimator:
         offset = float(self._ekf.offset[0]) if self._ekf is not None else 0.0
         if abs(self._rest_current_filtered - offset) <= self._rest_current_a:
             self._rest_s += dt
+            # In a rest the true current is (nearly) zero: what the sensor reads is its offset. Samples
+            # from the load on either side (the filter lags) fall outside the band and are left out.
+            band = self._rest_current_a + ZERO_SAMPLE_NOISE * self.current_noise_a
+            settled = self._rest_s >= REST_FILTER_S and dt <= MAX_INTEGRATION_GAP_S
+            if settled and abs(current_a - offset) <= band:
+                self._zero_sum += current_a * dt
+                self._zero_s += dt
         else:
+            if self._zero_s >= ZERO_MIN_S:
+                kept = ZERO_FORGET * self._zero_weight_s
+                self._zero_offset_a = (kept * self._zero_offset_a + self._zero_sum) / (kept + self._zero_s)
+                self._zero_weight_s = kept + self._zero_s
+            self._zero_sum = self._zero_s = 0.0
             self._rest_s = 0.0
             self._rest_readings = 0
+            self._rest_anchor = False
         return self._rest_s >= self.defaults.rest_time_s
+
+    def _zero_offset(self) -> tuple[float, float] | None:
+        """(offset, sigma) of the current sensor from rests so far, the present one included."""
+        ongoing = self._zero_s if self._zero_s >= ZERO_MIN_S else 0.0
+        weight = self._zero_weight_s + ongoing
+        if weight <= 0.0:
+            return None
+        offset = (self._zero_weight_s * self._zero_offset_a + (self._zero_sum if ongoing else 0.0)) / weight
+        # White noise averaged over the rested seconds, and a floor for drift and small real loads.
+        sigma = math.hypot(self.current_noise_a / math.sqrt(weight), 0.05 * self.current_noise_a)
+        return offset, sigma
 
     def _rest_correction(self, timestamp: float, voltages: FloatArray, valid: BoolArray) -> None:
         """After a long rest the terminal voltage is the OCV: read SOC from it where the curve is steep."""
         ekf = self._ekf
         assert ekf is not None
-        # A second, later reading supersedes the first: the cell has relaxed further by then.
+        # A later reading supersedes the first as the capacity anchor: the cell has relaxed further.
+        later = self._rest_readings > 0
         self._rest_readings += 1
         if not valid.any():
             return
@@ -422,16 +476,25 @@ class PackEstimator:
         usable = valid & (sigma < REST_ANCHOR_MAX_SIGMA)
         if not usable.any():
             return
-        ekf.observe_soc(soc, sigma, usable)
-        self.counters.rest_anchors += 1
+        if not later:
+            ekf.observe_soc(soc, sigma, usable)
+            self.counters.rest_anchors += 1
         if usable.all():
-            self._add_anchor(timestamp, float(np.mean(soc)), float(np.sqrt(np.mean(sigma**2))))
+            supersede = self._rest_anchor
+            self._rest_anchor = True
+            self._add_anchor(timestamp, float(np.mean(soc)), float(np.sqrt(np.mean(sigma**2))), supersede)
 
-    def _add_anchor(self, timestamp: float, soc: float, sigma: float) -> None:
+    def _add_anchor(self, timestamp: float, soc: float, sigma: float, supersede: bool = False) -> None:
         ekf = self._ekf
         assert ekf is not None
-        offset_sigma = float(np.sqrt(np.mean(ekf.p11)))
-        if self.capacity.add_anchor(Anchor(timestamp, soc, sigma, self._charge_ah), offset_sigma):
+        anchor = Anchor(timestamp, soc, sigma, self._charge_ah, self._raw_charge_ah, self._counted_s)
+        zero = self._zero_offset()
+        if zero is not None:
+            added = self.capacity.add_anchor(anchor, zero[1], zero[0], supersede=supersede)
+        else:
+            offset_sigma = float(np.sqrt(np.mean(ekf.p11)))
+            added = self.capacity.add_anchor(anchor, offset_sigma, supersede=supersede)
+        if added:
             # SOC is a fraction of the true capacity, so it stays; only the counting scale changes.
             ekf.capacity_ah = self.capacity.capacity_ah
 
@@ -479,9 +542,11 @@ class PackEstimator:
             assert ekf is not None
             dv = float(np.mean(voltages - self._last_voltages))
             # Regress on the model's own R0 (without the learned scale) so the factor stays absolute.
-            learned = self.resistance.add_step(di, dv, float(np.mean(ekf.r0)) / ekf.resistance_scale)
-            if learned and self.resistance.samples >= RESISTANCE_MIN_STEPS:
-                ekf.resistance_scale = min(3.0, max(0.5, self.resistance.factor))
+            model_r0 = float(np.mean(ekf.r0)) / ekf.resistance_scale
+            self.resistance.add_step(di, dv, model_r0, min(abs(current_a), abs(self._last_current)))
+            step = self._step_resistance
+            if step.add_step(di, dv, model_r0) and step.samples >= RESISTANCE_MIN_STEPS:
+                ekf.resistance_scale = min(3.0, max(0.5, step.factor))
 
     def _publish(
         self,

@@ -120,19 +120,39 @@ class CellBankEkf:
         self.p22 = self.p22 + self.vbias_walk_var_per_s * dt_s
 
     def correct_voltage(
-        self, voltages_v: FloatArray, current_a: float, valid: BoolArray | None, voltage_var: FloatArray
+        self,
+        voltages_v: FloatArray,
+        current_a: float,
+        valid: BoolArray | None,
+        voltage_var: FloatArray,
+        *,
+        relinearize: bool = False,
     ) -> None:
         """Fuse one terminal-voltage measurement per cell (variance ``voltage_var``, V^2).
 
         ``valid`` None means every cell is valid; otherwise cells with False are skipped.
+        ``relinearize``: linearise the OCV curve at the SOC the voltage itself points to, not at the
+        estimate. Worth it while the estimate may be far off (an uncertain start): the slope at a
+        wrong SOC makes one update move only part of the way and then believe itself, and the rest
+        of the error is then worked off at the pace the model error allows (tens of minutes).
         """
-        ocv, g = self.tables.ocv(self.soc, self.hyst)
         r0 = self.r0
-        y = voltages_v - (ocv + self.v1 + self.v2 + self.vbias + r0 * (current_a - self.offset))
+        known = self.v1 + self.v2 + self.vbias + r0 * (current_a - self.offset)
+        if relinearize:
+            h = float(np.mean(self.hyst))
+            fill = voltages_v if valid is None else np.where(valid, voltages_v, 0.0)
+            lin = np.asarray(self.tables.model.soc_from_ocv(fill - known, h), dtype=np.float64)
+            ocv, g = self.tables.ocv(lin, self.hyst)
+            resid = voltages_v - (ocv + known)
+            # h(x) ~ OCV(lin) + g (x - lin): the innovation is taken about the new point.
+            y = resid + g * (lin - self.soc)
+        else:
+            ocv, g = self.tables.ocv(self.soc, self.hyst)
+            y = resid = voltages_v - (ocv + known)
         # A jump of half a volt is a sensor glitch, not information about SOC. (Skipping the voltage on
         # the LFP plateau altogether was tried and measured worse: with the variance inflation below it
         # still carries some information.)
-        glitch = y * y > 0.25
+        glitch = resid * resid > 0.25
         if valid is not None or glitch.any():
             use = ~glitch if valid is None else valid & ~glitch
             self.rejected_measurements += int(np.count_nonzero(glitch))

@@ -7,7 +7,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 
-from smartbms.estimation.validation.runner import CaseResult, ValidationReport
+from smartbms.estimation.validation.runner import INITIAL_ERROR_PCT, CaseResult, ValidationReport
 
 COMMAND = ".venv/bin/smartbms validate --write docs/validation.md"
 
@@ -37,15 +37,47 @@ def _groups(cases: list[CaseResult]) -> dict[tuple[str, str, float, int], list[C
     return dict(sorted(out.items()))
 
 
+def _soc_table(cases: list[CaseResult]) -> list[str]:
+    lines = [
+        "| cell | protocol | °C | sample | h | EKF RMSE | MAE | P95 | max | conv. s | RMSE all | 2σ cover | "
+        "drift %/h | <10 % RMSE | CC RMSE all | CC\\* RMSE | CC\\* drift %/h |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (cell, protocol, temp, sample), cs in _groups(cases).items():
+        tag = cell if cs[0].tuned_on else f"{cell} (held out)"
+        lines.append(
+            f"| {tag} | {protocol} | {temp:g} | {sample} s | {_f(cs[0].hours, 1)} | "
+            f"{_f(_mean(c.ekf.rmse for c in cs))} | {_f(_mean(c.ekf.mae for c in cs))} | "
+            f"{_f(_mean(c.ekf.p95 for c in cs))} | {_f(_max(c.ekf.max for c in cs))} | "
+            f"{_f(max(c.ekf.convergence_s for c in cs), 0)} | {_f(_mean(c.ekf.rmse_all for c in cs))} | "
+            f"{_f(100 * _mean(c.ekf.coverage_2sigma for c in cs), 0)} % | "
+            f"{_f(_mean(c.ekf.drift_pct_per_h for c in cs), 3)} | "
+            f"{_f(_mean(c.ekf.low_soc_rmse for c in cs))} | "
+            f"{_f(_mean(c.coulomb.rmse_all for c in cs))} | "
+            f"{_f(_mean(c.coulomb_true_start.rmse_all for c in cs))} | "
+            f"{_f(_mean(c.coulomb_true_start.drift_pct_per_h for c in cs), 3)} |"
+        )
+    return lines
+
+
+def _split(report: ValidationReport) -> tuple[list[CaseResult], list[CaseResult], list[CaseResult]]:
+    """(the sweep, its cold-start replays, the acceptance runs with the finer model)."""
+    model = report.config.model
+    sweep = [c for c in report.cases if c.model == model and abs(c.initial_error_pct) == INITIAL_ERROR_PCT]
+    cold = [c for c in report.cases if c.model == model and abs(c.initial_error_pct) != INITIAL_ERROR_PCT]
+    fine = [c for c in report.cases if c.model != model]
+    return sweep, cold, fine
+
+
 def render(report: ValidationReport, command: str = COMMAND) -> str:
     cfg = report.config
+    main, cold, fine = _split(report)
     lines = [
         "# State estimation: validation against PyBaMM",
         "",
-        f"Regenerate with `{command}` (about {report.seconds / 60:.0f} min on this machine). "
-        "The full sweep of the design note is `.venv/bin/smartbms validate --full --write "
-        "docs/validation.md` "
-        "(four temperatures, 20 seeds, 1 s and 10 s sampling; hours).",
+        f"Regenerate with `{command}` (about {report.seconds / 60:.0f} min on this machine, "
+        f"{cfg.jobs} case{'s' if cfg.jobs != 1 else ''} at a time). "
+        "`--full` is the design note's sweep: three cells, −10/0/25/45 °C, 20 seeds, 1 s and 10 s sampling.",
         "",
         f"This run: cells {', '.join(cfg.cells)}; ambient {', '.join(f'{t:g}' for t in cfg.temperatures_c)} "
         "°C; "
@@ -77,24 +109,8 @@ def render(report: ValidationReport, command: str = COMMAND) -> str:
         "counting started at the true SOC (its best case). Drift is the slope of the error over the run. "
         "Means over seeds, except max (worst seed) and convergence (worst seed).",
         "",
-        "| cell | protocol | °C | sample | h | EKF RMSE | MAE | P95 | max | conv. s | RMSE all | 2σ cover | "
-        "drift %/h | <10 % RMSE | CC RMSE all | CC\\* RMSE | CC\\* drift %/h |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (cell, protocol, temp, sample), cs in _groups(report.cases).items():
-        tag = cell if cs[0].tuned_on else f"{cell} (held out)"
-        lines.append(
-            f"| {tag} | {protocol} | {temp:g} | {sample} s | {_f(cs[0].hours, 1)} | "
-            f"{_f(_mean(c.ekf.rmse for c in cs))} | {_f(_mean(c.ekf.mae for c in cs))} | "
-            f"{_f(_mean(c.ekf.p95 for c in cs))} | {_f(_max(c.ekf.max for c in cs))} | "
-            f"{_f(max(c.ekf.convergence_s for c in cs), 0)} | {_f(_mean(c.ekf.rmse_all for c in cs))} | "
-            f"{_f(100 * _mean(c.ekf.coverage_2sigma for c in cs), 0)} % | "
-            f"{_f(_mean(c.ekf.drift_pct_per_h for c in cs), 3)} | "
-            f"{_f(_mean(c.ekf.low_soc_rmse for c in cs))} | "
-            f"{_f(_mean(c.coulomb.rmse_all for c in cs))} | "
-            f"{_f(_mean(c.coulomb_true_start.rmse_all for c in cs))} | "
-            f"{_f(_mean(c.coulomb_true_start.drift_pct_per_h for c in cs), 3)} |"
-        )
+    lines += _soc_table(main)
     lines += [
         "",
         "## Full-charge synchronisation (LFP and all runs with a CC-CV charge)",
@@ -103,7 +119,7 @@ def render(report: ValidationReport, command: str = COMMAND) -> str:
         "to end |",
         "|---|---|---|---|---|---|",
     ]
-    for (cell, protocol, temp, _sample), cs in _groups(report.cases).items():
+    for (cell, protocol, temp, _sample), cs in _groups(main).items():
         if not any(c.syncs for c in cs):
             continue
         lines.append(
@@ -117,19 +133,30 @@ def render(report: ValidationReport, command: str = COMMAND) -> str:
         "",
         "Capacity learned from anchors (rested OCV, full-charge sync) at the end of each run, against the "
         "true "
-        "C/50 capacity; the estimator starts from the wrong capacity it was told.",
+        "C/50 capacity; the estimator starts from the wrong capacity it was told. The charge between two "
+        "anchors is the raw count minus the current sensor's offset read in rests (the true current is "
+        "zero there), times the hours between them; a rested OCV soon after a full-charge sync, or a "
+        "later reading of the same rest, replaces an anchor when it gives the sample a smaller error.",
         "",
-        "| cell | protocol | °C | capacity told vs truth | learned vs truth | samples |",
-        "|---|---|---|---|---|---|",
+        "Per (cell, protocol, temperature, sampling): runs = seeds; told = the capacity the estimator "
+        "started from, against the truth; learned = mean and worst (largest magnitude) error at the end of "
+        "the runs that formed a capacity sample; runs without one keep the told value.",
+        "",
+        "| cell | protocol | °C | sample | runs | told vs truth | runs with a sample | learned, mean | "
+        "learned, worst | within ±2 % |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for c in sorted(report.cases, key=lambda c: (c.cell, c.protocol, c.temperature_c, c.seed)):
-        if c.sample_s != report.config.sample_s[0]:
-            continue
-        told = 100.0 / (1.0 + c.capacity_error_pct / 100.0) - 100.0
-        learned = 100.0 * (c.capacity_learned_ah / c.capacity_true_ah - 1.0)
+    for (cell, protocol, temp, sample), cs in _groups(main).items():
+        told = sorted({round(100.0 / (1.0 + c.capacity_error_pct / 100.0) - 100.0, 1) for c in cs})
+        learned = [
+            100.0 * (c.capacity_learned_ah / c.capacity_true_ah - 1.0) for c in cs if c.capacity_samples
+        ]
+        worst = max(learned, key=abs) if learned else math.nan
+        within = sum(abs(x) <= 2.0 for x in learned)
         lines.append(
-            f"| {c.cell} | {c.protocol} | {c.temperature_c:g} | {told:+.1f} % | {learned:+.2f} % | "
-            f"{c.capacity_samples} |"
+            f"| {cell} | {protocol} | {temp:g} | {sample} s | {len(cs)} | "
+            f"{' / '.join(f'{t:+.1f}' for t in told)} % | {len(learned)} | "
+            f"{_f(_mean(learned))} % | {_f(worst)} % | {within} of {len(learned)} |"
         )
     if report.resistance:
         lines += [
@@ -140,9 +167,13 @@ def render(report: ValidationReport, command: str = COMMAND) -> str:
             "factor "
             "is R(learned) / R0(model). Fresh = the same run without it.",
             "",
-            "The RLS regresses sample-to-sample voltage steps in drive cycles; the model's R0 comes from "
-            "1C pulses from rest, a larger (secant) resistance, so the fresh cell already reads below 1. "
-            "The change it detects is the learned factor over the fresh one.",
+            "The model's R0 comes from 1C pulses from rest: a secant from zero current. The cell's "
+            "charge-transfer resistance is not linear, so a step between two load currents sees a much "
+            "smaller incremental resistance (PyBaMM Chen2020, noise-free: 1.1 × R0 near zero current, "
+            "0.8 × at 0.5–1C, 0.6 × at 1–2C). The RLS therefore takes only sample-to-sample steps of C/3 "
+            "or more that start or end below C/33, the nearest a drive cycle gets to a pulse from rest, "
+            "so learned and pulse-test R0 mean the same thing. The fresh cell's reading is its error "
+            "against the pulse-test R0; the change is the learned factor over the fresh one.",
             "",
             "| cell | °C | added mΩ | expected factor | learned | fresh cell | learned ÷ fresh | error of "
             "the "
@@ -156,8 +187,30 @@ def render(report: ValidationReport, command: str = COMMAND) -> str:
                 f"| {r.cell} | {r.temperature_c:g} | {1000 * r.contact_ohm:.2f} | {r.expected_factor:.3f} | "
                 f"{r.learned_factor:.3f} | {r.fresh_factor:.3f} | {ratio:.3f} | {err:+.1f} % |"
             )
+    if cold:
+        lines += [
+            "",
+            f"## Cold start: one seed per case started {abs(cold[0].initial_error_pct):.0f} % wrong",
+            "",
+            "The design note's cold start (the BMS knows nothing and guesses badly). Same columns as above.",
+            "",
+        ]
+        lines += _soc_table(cold)
+    if fine:
+        lines += [
+            "",
+            f"## Acceptance runs on PyBaMM {fine[0].model}",
+            "",
+            f"The sweep above uses {cfg.model} for speed; these cases repeat on the finer {fine[0].model} "
+            "with the same cell models (characterised once), sensors and starts.",
+            "",
+        ]
+        lines += _soc_table(fine)
     lines += ["", "## Targets of issue 4 (reported, not asserted)", ""]
-    lines += _targets(report)
+    lines += _targets(report, main)
+    if fine:
+        lines += ["", f"The same targets on the {fine[0].model} acceptance runs:", ""]
+        lines += _targets(report, fine, soc_only=True)
     if report.truncated:
         lines += ["", "## Runs PyBaMM stopped early (a voltage limit was hit)", ""]
         lines += [f"- {t}" for t in report.truncated]
@@ -175,15 +228,15 @@ def render(report: ValidationReport, command: str = COMMAND) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _targets(report: ValidationReport) -> list[str]:
+def _targets(report: ValidationReport, main: list[CaseResult], soc_only: bool = False) -> list[str]:
     out = []
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "**not met**"
 
-    nmc_cells = sorted({c.cell for c in report.cases if c.chemistry == "NMC"})
+    nmc_cells = sorted({c.cell for c in main if c.chemistry == "NMC"})
     for cell in nmc_cells:
-        runs = [c for c in report.cases if c.cell == cell and c.protocol == "drive"]
+        runs = [c for c in main if c.cell == cell and c.protocol == "drive"]
         tag = cell if runs and runs[0].tuned_on else f"{cell} (held out)"
         warm = [c for c in runs if c.temperature_c >= 10]
         cold = [c for c in runs if c.temperature_c < 10]
@@ -202,7 +255,7 @@ def _targets(report: ValidationReport) -> list[str]:
                 f"- {tag}, drive, −10…0 °C: RMSE {rmse:.2f} % (≤ 2: {verdict(rmse <= 2.0)}), max {mx:.2f} % "
                 f"(≤ 4: {verdict(mx <= 4.0)})."
             )
-    lfp = [c for c in report.cases if c.chemistry == "LFP"]
+    lfp = [c for c in main if c.chemistry == "LFP"]
     if lfp:
         after = _max(max(c.after_sync_err_pct, default=math.nan) for c in lfp)
         between = _max(c.between_sync_max_pct for c in lfp)
@@ -210,8 +263,8 @@ def _targets(report: ValidationReport) -> list[str]:
             f"- LFP: right after a sync max {after:.2f} % (≤ 1: {verdict(after <= 1.0)}); between syncs "
             f"max {between:.2f} % (≤ 3: {verdict(between <= 3.0)})."
         )
-    long_runs = [c for c in report.cases if c.hours >= 20]
-    pool = long_runs or report.cases
+    long_runs = [c for c in main if c.hours >= 20]
+    pool = long_runs or main
     if pool:
         ratios = [c.coulomb.rmse_all / max(c.ekf.rmse_all, 1e-9) for c in pool]
         ratios_true = [c.coulomb_true_start.rmse_all / max(c.ekf.rmse_all, 1e-9) for c in pool]
@@ -223,7 +276,9 @@ def _targets(report: ValidationReport) -> list[str]:
             "against "
             f"CC started at the true SOC, worst case {min(ratios_true):.1f}×."
         )
-    caps = [c for c in report.cases if c.capacity_samples > 0]
+    if soc_only:
+        return out
+    caps = [c for c in main if c.capacity_samples > 0]
     if caps:
         worst = max(abs(c.capacity_learned_ah / c.capacity_true_ah - 1.0) for c in caps) * 100
         out.append(
@@ -237,9 +292,11 @@ def _targets(report: ValidationReport) -> list[str]:
             abs(r.learned_factor / r.fresh_factor / r.expected_factor - 1.0) for r in report.resistance
         )
         absolute = max(abs(r.learned_factor / r.expected_factor - 1.0) for r in report.resistance)
+        fresh = max(abs(r.fresh_factor - 1.0) for r in report.resistance)
         out.append(
             f"- Resistance: a +30 % change is measured within {100 * worst:.1f} % (±10 %: "
             f"{verdict(worst <= 0.10)}); the absolute value against the pulse-test R0 is off by up to "
-            f"{100 * absolute:.1f} % ({verdict(absolute <= 0.10)})."
+            f"{100 * absolute:.1f} % with the contact resistance ({verdict(absolute <= 0.10)}) and "
+            f"{100 * fresh:.1f} % on the fresh cell ({verdict(fresh <= 0.10)})."
         )
     return out

@@ -7,10 +7,13 @@ solve serves every seed of a (cell, protocol, temperature) case.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +28,8 @@ from smartbms.estimation.validation.sensors import SensorErrors, measure
 
 CAPACITY_ERRORS_PCT = (0.0, -5.0, -10.0)  # true capacity vs what the estimator is told
 INITIAL_ERROR_PCT = 20.0
+COLD_START_ERROR_PCT = 50.0
+ACCEPTANCE_SEEDS = 5
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,12 @@ class RunConfig:
     model: str = "SPMe"
     lfp_protocol_only_24h: bool = True  # LFP targets are about 24 h of mixed use
     resistance_check: bool = True
+    jobs: int = 1  # cases solved at once, each in its own process
+    # One seed per case is also replayed from a start this far off (the design note's cold start).
+    cold_start_error_pct: float | None = None
+    # Acceptance runs with a second, finer PyBaMM model: (cell, protocol, degC) each, up to 5 seeds.
+    acceptance_model: str | None = None
+    acceptance_cases: tuple[tuple[str, str, float], ...] = ()
 
 
 @dataclass
@@ -51,6 +62,7 @@ class CaseResult:
     hours: float
     completed: bool
     initial_error_pct: float
+    model: str
     capacity_error_pct: float
     sensors: str
     ekf: SocMetrics
@@ -91,65 +103,157 @@ def _charge_voltage(v_max: float) -> float:
 
 
 def run_validation(config: RunConfig, progress: Callable[[str], None] = print) -> ValidationReport:
-    pybamm = _pybamm()
+    """Run the sweep, ``config.jobs`` cases at a time (each case is one PyBaMM solve and its seeds)."""
+    _pybamm()  # fail early, in this process, when the extra is missing
     started = time.perf_counter()
     cases: list[CaseResult] = []
     resistances: list[ResistanceResult] = []
     models: dict[str, CellModel] = {}
     truncated: list[str] = []
-    for key in config.cells:
-        spec = CELLS[key]
-        t0 = time.perf_counter()
-        try:
-            model = characterize_cell(spec, tuple(sorted(set(config.temperatures_c) | {25.0})))
-        except Exception as exc:  # a solver failure on one cell must not lose the others' results
-            truncated.append(f"{key}: characterisation failed ({type(exc).__name__}: {exc})")
-            progress(f"[{key}] characterisation failed: {exc}")
-            continue
-        models[key] = model
-        progress(f"[{key}] characterised in {time.perf_counter() - t0:.0f} s: {model.capacity_ah:.3f} Ah")
-        v_min, v_max = voltage_limits(spec)
-        charge_v = _charge_voltage(v_max)
-        protocols = config.protocols
-        if spec.chemistry == "LFP" and config.lfp_protocol_only_24h and "mixed24h" in protocols:
-            protocols = ("mixed24h",)
-        for protocol in protocols:
-            for temp in config.temperatures_c:
-                steps, soc0 = steps_for(pybamm, protocol, model.capacity_ah, v_min, v_max, charge_v)
-                t0 = time.perf_counter()
-                try:
-                    truth = simulate(spec, steps, temperature_c=temp, initial_soc=soc0, model=config.model)
-                except Exception as exc:  # e.g. the solver fails in the cold: report it, go on
-                    truncated.append(f"{key} {protocol} {temp:g} degC: PyBaMM failed ({type(exc).__name__})")
-                    progress(f"[{key}] {protocol} at {temp:g} degC failed: {exc}")
-                    continue
-                hours = float(truth.trace.time_s[-1] / 3600.0)
-                progress(
-                    f"[{key}] {protocol} at {temp:g} degC: {hours:.1f} h simulated in "
-                    f"{time.perf_counter() - t0:.0f} s{'' if truth.completed else ' (stopped early)'}"
-                )
-                if not truth.completed:
-                    truncated.append(f"{key} {protocol} {temp:g} degC stopped after {hours:.1f} h")
-                for seed in range(config.seeds):
-                    for sample_s in config.sample_s:
-                        case = _score_case(key, model, truth, protocol, temp, seed, sample_s, charge_v)
-                        cases.append(case)
-                        progress(
-                            f"    seed {seed} {sample_s:d}s: EKF rmse {case.ekf.rmse:.2f} "
-                            f"max {case.ekf.max:.2f} "
-                            f"conv {case.ekf.convergence_s:.0f}s | CC rmse {case.coulomb.rmse_all:.2f} | "
-                            f"cap {100 * (case.capacity_learned_ah / case.capacity_true_ah - 1):+.1f} %"
-                        )
-        if config.resistance_check:
-            resistances.append(_resistance_case(key, model, v_min, v_max, charge_v, config, progress))
+    with _pool(config.jobs) as pool:
+        temps = tuple(sorted(set(config.temperatures_c) | {25.0}))
+        characterised = {key: pool.submit(_characterise_job, key, temps) for key in config.cells}
+        for key, future in characterised.items():
+            model, lines, failure = future.result()
+            _report(lines, progress)
+            if model is None:
+                truncated.append(failure)
+            else:
+                models[key] = model
+        jobs = []
+        for key, model in models.items():
+            for protocol in _protocols_for(key, config):
+                for temp in config.temperatures_c:
+                    jobs.append(pool.submit(_case_job, key, model, protocol, temp, config))
+            if config.resistance_check:
+                jobs.append(pool.submit(_resistance_job, key, model, config))
+        if config.acceptance_model:
+            fine = replace(
+                config,
+                model=config.acceptance_model,
+                seeds=min(config.seeds, ACCEPTANCE_SEEDS),
+                sample_s=config.sample_s[:1],
+                cold_start_error_pct=None,
+            )
+            for key, protocol, temp in config.acceptance_cases:
+                if key in models:
+                    jobs.append(pool.submit(_case_job, key, models[key], protocol, temp, fine))
+        for future in jobs:
+            result, lines, failures = future.result()
+            _report(lines, progress)
+            truncated += failures
+            if isinstance(result, ResistanceResult):
+                resistances.append(result)
+            else:
+                cases += result
     return ValidationReport(config, cases, resistances, models, time.perf_counter() - started, truncated)
 
 
-def _initial_error(soc0_pct: float, seed: int) -> float:
+def _pool(jobs: int) -> Any:
+    if jobs <= 1:
+        return _InlinePool()
+    # fork: the workers inherit the imported PyBaMM instead of importing it again.
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+
+
+class _InlinePool:
+    """The executor interface, run in this process (``jobs=1``; also keeps tracebacks simple)."""
+
+    def __enter__(self) -> _InlinePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def _report(lines: list[str], progress: Callable[[str], None]) -> None:
+    for line in lines:
+        progress(line)
+
+
+def _protocols_for(key: str, config: RunConfig) -> tuple[str, ...]:
+    protocols = config.protocols
+    if CELLS[key].chemistry == "LFP" and config.lfp_protocol_only_24h and "mixed24h" in protocols:
+        return ("mixed24h",)
+    return protocols
+
+
+def _characterise_job(key: str, temps: tuple[float, ...]) -> tuple[CellModel | None, list[str], str]:
+    t0 = time.perf_counter()
+    try:
+        model = characterize_cell(CELLS[key], temps)
+    except Exception as exc:  # a solver failure on one cell must not lose the others' results
+        return (
+            None,
+            [f"[{key}] characterisation failed: {exc}"],
+            (f"{key}: characterisation failed ({type(exc).__name__}: {exc})"),
+        )
+    line = f"[{key}] characterised in {time.perf_counter() - t0:.0f} s: {model.capacity_ah:.3f} Ah"
+    return model, [line], ""
+
+
+def _case_job(
+    key: str, model: CellModel, protocol: str, temp: float, config: RunConfig
+) -> tuple[list[CaseResult], list[str], list[str]]:
+    """One PyBaMM solve of (cell, protocol, temperature) and every seed and sampling period on it."""
+    spec = CELLS[key]
+    v_min, v_max = voltage_limits(spec)
+    charge_v = _charge_voltage(v_max)
+    steps, soc0 = steps_for(_pybamm(), protocol, model.capacity_ah, v_min, v_max, charge_v)
+    t0 = time.perf_counter()
+    try:
+        truth = simulate(spec, steps, temperature_c=temp, initial_soc=soc0, model=config.model)
+    except Exception as exc:  # e.g. the solver fails in the cold: report it, go on
+        return (
+            [],
+            [f"[{key}] {protocol} at {temp:g} degC failed: {exc}"],
+            [f"{key} {protocol} {temp:g} degC: PyBaMM failed ({type(exc).__name__})"],
+        )
+    hours = float(truth.trace.time_s[-1] / 3600.0)
+    lines = [
+        f"[{key}] {protocol} at {temp:g} degC: {hours:.1f} h simulated in "
+        f"{time.perf_counter() - t0:.0f} s{'' if truth.completed else ' (stopped early)'}"
+    ]
+    failures = [] if truth.completed else [f"{key} {protocol} {temp:g} degC stopped after {hours:.1f} h"]
+    runs = [
+        (seed, sample_s, INITIAL_ERROR_PCT) for seed in range(config.seeds) for sample_s in config.sample_s
+    ]
+    if config.cold_start_error_pct:
+        runs.append((0, config.sample_s[0], config.cold_start_error_pct))
+    cases = []
+    for seed, sample_s, start_error in runs:
+        case = _score_case(
+            key, model, truth, protocol, temp, seed, sample_s, charge_v, start_error, config.model
+        )
+        cases.append(case)
+        lines.append(
+            f"    {key} {config.model} {protocol} {temp:g} degC seed {seed} {sample_s:d}s "
+            f"start {case.initial_error_pct:+.0f} %: EKF rmse {case.ekf.rmse:.2f} max {case.ekf.max:.2f} "
+            f"conv {case.ekf.convergence_s:.0f}s | CC rmse {case.coulomb.rmse_all:.2f} | "
+            f"cap {100 * (case.capacity_learned_ah / case.capacity_true_ah - 1):+.1f} %"
+        )
+    return cases, lines, failures
+
+
+def _resistance_job(
+    key: str, model: CellModel, config: RunConfig
+) -> tuple[ResistanceResult, list[str], list[str]]:
+    lines: list[str] = []
+    v_min, v_max = voltage_limits(CELLS[key])
+    result = _resistance_case(key, model, v_min, v_max, _charge_voltage(v_max), config, lines.append)
+    return result, lines, []
+
+
+def _initial_error(soc0_pct: float, seed: int, magnitude: float = INITIAL_ERROR_PCT) -> float:
     sign = 1.0 if seed % 2 == 0 else -1.0
-    if soc0_pct + sign * INITIAL_ERROR_PCT > 100.0 or soc0_pct + sign * INITIAL_ERROR_PCT < 0.0:
+    if soc0_pct + sign * magnitude > 100.0 or soc0_pct + sign * magnitude < 0.0:
         sign = -sign
-    return sign * INITIAL_ERROR_PCT
+    return sign * magnitude
 
 
 def _score_case(
@@ -161,6 +265,8 @@ def _score_case(
     seed: int,
     sample_s: int,
     charge_v: float,
+    start_error_pct: float = INITIAL_ERROR_PCT,
+    model_name: str = "SPMe",
 ) -> CaseResult:
     spec = CELLS[key]
     rng = np.random.default_rng(zlib.crc32(f"{key}/{protocol}/{temp}/{seed}/{sample_s}".encode()))
@@ -169,7 +275,7 @@ def _score_case(
     truth_pct = 100.0 * truth.soc[idx]
     cap_err = CAPACITY_ERRORS_PCT[seed % len(CAPACITY_ERRORS_PCT)]
     told_capacity = truth.capacity_ah / (1.0 + cap_err / 100.0)
-    init_err = _initial_error(float(truth_pct[0]), seed)
+    init_err = _initial_error(float(truth_pct[0]), seed, start_error_pct)
     initial = float(truth_pct[0] + init_err)
     t0 = time.perf_counter()
     result = replay(measured, model, told_capacity, initial_soc_pct=initial, charge_cell_v=charge_v)
@@ -192,6 +298,7 @@ def _score_case(
         hours=float((t[-1] - t[0]) / 3600.0),
         completed=truth.completed,
         initial_error_pct=init_err,
+        model=model_name,
         capacity_error_pct=cap_err,
         sensors=errors.describe(truth.capacity_ah),
         ekf=soc_metrics(t, truth_pct, result.soc_pct, result.soc_sigma_pct),
