@@ -32,11 +32,28 @@ bits at byte 7). Public sources disagree on one point: syssi/esphome-seplos-bms
 was never run against a board). The sniffer layout is the default; the other is
 ``SeplosV3Protocol(pic_status_offset=0)`` (``?pic_status_offset=0``), which drops the
 per-cell lists. No PIC reply with alarms set was found in public sources.
+
+Settings: SPA, the "battery configuration parameters" 0x1300-0x1369, read as input registers
+with function 0x04 and written with function 0x10 (write multiple registers, answered by
+address, function, start and count). Register map, units and the two function codes from
+Seplos' "XZH BMS Modbus-RTU Protocol" V0.3 (the official English PDF and a translation of the
+Chinese edition in syssi/esphome-seplos-bms ``docs/``); block length 0x6A from the block list
+of marcelrv/seplosBMSv3. The same layout is read by hollo42/seplos-bms-console (which also
+writes it with 0x10, one register at a time) and is confirmed byte for byte by two real
+replies of a SG16S200A-SP57B-A pack in syssi/esphome-seplos-bms
+``docs/pdus/v3/SG16S200A-SP57B-A-all-frames.txt`` (the Seplos app reads SPA in two halves,
+0x1300 and 0x1335, 0x35 registers each, which is what :meth:`settings_requests` sends).
+Pack voltages are u16 x 0.01 V, cell voltages u16 mV, currents INT16 in A (discharge
+thresholds stored negative, reported here as magnitudes), temperatures u16 0.1 K, capacity
+u16 x 0.01 Ah. The document gives example values but no ranges and no password: the ranges
+of :data:`SETTINGS` are smartbms bounds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from smartbms.drivers.codecs import modbus
 from smartbms.drivers.codecs.base import (
@@ -44,6 +61,7 @@ from smartbms.drivers.codecs.base import (
     BoardProtocol,
     Frame,
     FrameFormat,
+    SettingSpec,
     alarms_from_bits,
     merge_all,
     with_meta,
@@ -60,6 +78,143 @@ STATUS_BYTES = 10  # TB09, TB02, TB03, TB04, TB05, TB16, TB06, TB07, TB08, TB15
 PIC_STATUS_OFFSETS = (8, 0)  # sniffer layout (default), status bytes first (esphome-seplos-bms)
 # Function codes the Seplos framing accepts: the register reads plus the coil read of PIC.
 FUNCTIONS = (*modbus.FUNCTIONS, modbus.READ_COILS)
+SPA_START, SPA_COUNT = 0x1300, 0x6A  # 0x1300-0x1369
+SPA_READS = ((0x1300, 0x35), (0x1335, 0x35))  # the two halves the Seplos app reads
+KELVIN10_ZERO = 2731
+
+
+@dataclass(frozen=True, slots=True)
+class SpaField:
+    """One SPA register: raw = value x per_unit + zero, negated for thresholds stored negative."""
+
+    register: int
+    per_unit: float = 1.0
+    zero: int = 0
+    signed: bool = False  # INT16 on the wire
+    negative: bool = False  # a discharge threshold: stored below zero, reported as its magnitude
+
+    def to_raw(self, value: float) -> int:
+        raw = round(value * self.per_unit) + self.zero
+        return (-raw if self.negative else raw) & 0xFFFF
+
+    def from_raw(self, raw: int) -> float:
+        if self.signed and raw & 0x8000:
+            raw -= 0x10000
+        if self.negative:
+            raw = abs(raw)
+        return round((raw - self.zero) / self.per_unit, 6)
+
+
+def _pack(register: int) -> SpaField:
+    return SpaField(register, 100.0)
+
+
+def _cell(register: int) -> SpaField:
+    return SpaField(register, 1000.0)
+
+
+def _amps(register: int, discharge: bool = False) -> SpaField:
+    return SpaField(register, signed=True, negative=discharge)
+
+
+def _temp(register: int) -> SpaField:
+    return SpaField(register, 10.0, zero=KELVIN10_ZERO)
+
+
+# key -> register (XZH BMS Modbus-RTU Protocol V0.3, SPA table). "warn" = the board's alarm level,
+# no suffix = its protection level, "release" = the matching recovery threshold.
+SPA_FIELDS: dict[str, SpaField] = {
+    "pack_ov_warn_release_v": _pack(0x1302),
+    "pack_ov_warn_v": _pack(0x1303),
+    "pack_ov_release_v": _pack(0x1304),
+    "pack_ov_v": _pack(0x1305),
+    "pack_uv_warn_release_v": _pack(0x1306),
+    "pack_uv_warn_v": _pack(0x1307),
+    "pack_uv_release_v": _pack(0x1308),
+    "pack_uv_v": _pack(0x1309),
+    "cell_ov_warn_release_v": _cell(0x130A),
+    "cell_ov_warn_v": _cell(0x130B),
+    "cell_ov_release_v": _cell(0x130C),
+    "cell_ov_v": _cell(0x130D),
+    "cell_uv_warn_release_v": _cell(0x130E),
+    "cell_uv_warn_v": _cell(0x130F),
+    "cell_uv_release_v": _cell(0x1310),
+    "cell_uv_v": _cell(0x1311),
+    "charge_oc_release_a": _amps(0x1315),
+    "charge_oc_warn_a": _amps(0x1316),
+    "charge_oc_a": _amps(0x1317),
+    "charge_oc2_a": _amps(0x1319),
+    "discharge_oc_release_a": _amps(0x131B, discharge=True),
+    "discharge_oc_warn_a": _amps(0x131C, discharge=True),
+    "discharge_oc_a": _amps(0x131D, discharge=True),
+    "discharge_oc2_a": _amps(0x131F, discharge=True),
+    "charge_ot_release_c": _temp(0x1331),
+    "charge_ot_c": _temp(0x1332),
+    "charge_ut_release_c": _temp(0x1335),
+    "charge_ut_c": _temp(0x1336),
+    "discharge_ot_release_c": _temp(0x1339),
+    "discharge_ot_c": _temp(0x133A),
+    "discharge_ut_release_c": _temp(0x133D),
+    "discharge_ut_c": _temp(0x133E),
+    "capacity_ah": SpaField(0x1358, 100.0),
+}
+# Read, not writable here: changing them re-configures the board's measurement, not a threshold.
+SPA_INFO: dict[str, SpaField] = {
+    "temperature_sensor_count": SpaField(0x1300),
+    "cell_count": SpaField(0x1301),
+}
+
+_NO_RANGE = "the Seplos Modbus document gives example values, no range"
+_CELL = f"smartbms bound for Li-ion/LiFePO4 cells; {_NO_RANGE}"
+_PACK = f"smartbms bound: 8-16 cells (Seplos BMS 3.0) x 2.0-4.5 V; {_NO_RANGE}"
+_AMPS = f"smartbms bound (boards up to 400 A, document V0.2); {_NO_RANGE}"
+_AMPS2 = f"smartbms bound; {_NO_RANGE}"
+_TEMP = f"smartbms bound; {_NO_RANGE}"
+
+
+def _spec(key: str, unit: str, low: float, high: float, what: str, source: str) -> SettingSpec:
+    return SettingSpec(key, unit, low, high, f"{what} (register 0x{SPA_FIELDS[key].register:04X})", source)
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        *(
+            _spec(f"pack_{side}_{level}v", "V", 16.0, 72.0, f"pack {name}, {label}", _PACK)
+            for side, name in (("ov", "over-voltage"), ("uv", "under-voltage"))
+            for level, label in (
+                ("warn_release_", "alarm recovery"),
+                ("warn_", "alarm"),
+                ("release_", "protection recovery"),
+                ("", "protection"),
+            )
+        ),
+        *(
+            _spec(f"cell_{side}_{level}v", "V", 2.0, 4.5, f"cell {name}, {label}", _CELL)
+            for side, name in (("ov", "over-voltage"), ("uv", "under-voltage"))
+            for level, label in (
+                ("warn_release_", "alarm recovery"),
+                ("warn_", "alarm"),
+                ("release_", "protection recovery"),
+                ("", "protection"),
+            )
+        ),
+        *(
+            _spec(f"{path}_oc_{level}a", "A", 1.0, 400.0, f"{path} over-current, {label}", _AMPS)
+            for path in ("charge", "discharge")
+            for level, label in (("release_", "recovery"), ("warn_", "alarm"), ("", "protection"))
+        ),
+        _spec("charge_oc2_a", "A", 1.0, 1000.0, "charge over-current, level 2 protection", _AMPS2),
+        _spec("discharge_oc2_a", "A", 1.0, 1000.0, "discharge over-current, level 2 protection", _AMPS2),
+        *(
+            _spec(f"{path}_{side}_{level}c", "°C", -40.0, 100.0, f"{path} {name}, {label}", _TEMP)
+            for path in ("charge", "discharge")
+            for side, name in (("ot", "over-temperature"), ("ut", "under-temperature"))
+            for level, label in (("release_", "recovery"), ("", "protection"))
+        ),
+        _spec("capacity_ah", "Ah", 1.0, 655.35, "rated capacity", "u16 x 0.01 Ah"),
+    )
+}
 
 
 def _tb(byte: int, bit: int, name: str, code: str | None) -> AlarmBit:
@@ -233,6 +388,7 @@ class SeplosV3Protocol(BoardProtocol):
     title = "Seplos V3 (Modbus RTU, input registers)"
     transports = ("serial", "tcp")
     default_baud = 19200
+    settings: ClassVar[Mapping[str, SettingSpec]] = SETTINGS
 
     def __init__(self, address: int = 0x01, pic_status_offset: int = PIC_STATUS_OFFSETS[0]) -> None:
         if pic_status_offset not in PIC_STATUS_OFFSETS:
@@ -285,3 +441,57 @@ class SeplosV3Protocol(BoardProtocol):
             elif start == PIB_START:
                 parts.append(decode_pib(frame.payload))
         return merge_all(parts)
+
+    def check_replies(self, frames: Sequence[Frame]) -> None:
+        modbus.refuse_exceptions(frames)
+
+    def settings_requests(self) -> list[bytes]:
+        return [modbus.read_request(self.address, modbus.READ_INPUT, start, n) for start, n in SPA_READS]
+
+    def decode_settings(self, frames: Sequence[Frame]) -> dict[str, Any]:
+        return decode_spa(frames)
+
+    def setting_requests(self, key: str, value: float) -> list[bytes]:
+        self.check_setting(key, value)
+        field = SPA_FIELDS[key]
+        return [write_registers_request(self.address, field.register, [field.to_raw(value)])]
+
+
+def write_registers_request(address: int, start: int, values: Sequence[int]) -> bytes:
+    """Function 0x10: start, register count, byte count, the values (big-endian)."""
+    data = b"".join(v.to_bytes(2, "big") for v in values)
+    head = bytes([address, modbus.WRITE_MULTIPLE]) + start.to_bytes(2, "big") + len(values).to_bytes(2, "big")
+    return modbus.with_crc(head + bytes([len(data)]) + data)
+
+
+def _in_spa(start: int) -> bool:
+    return SPA_START <= start < SPA_START + SPA_COUNT
+
+
+def spa_registers(frames: Sequence[Frame]) -> dict[int, int]:
+    """Register address -> raw value from the SPA replies (each frame annotated with its start)."""
+    regs: dict[int, int] = {}
+    for frame in frames:
+        start = frame.meta.get("start")
+        if start is None or not _in_spa(start):
+            continue
+        if frame.kind == modbus.READ_INPUT | 0x80:
+            raise DecodeError(
+                f"Seplos board refused the SPA read at 0x{start:04X} "
+                f"(Modbus exception {frame.meta.get('exception')})"
+            )
+        if frame.kind != modbus.READ_INPUT:
+            continue
+        if len(frame.payload) % 2:
+            raise LengthError(f"Seplos SPA reply of {len(frame.payload)} bytes is not whole registers")
+        for i, raw in enumerate(modbus.registers(frame.payload)):
+            regs[start + i] = raw
+    return regs
+
+
+def decode_spa(frames: Sequence[Frame]) -> dict[str, Any]:
+    """The SPA settings in smartbms units (keys of SPA_FIELDS, plus the cell and sensor counts)."""
+    regs = spa_registers(frames)
+    out: dict[str, Any] = {key: int(regs[f.register]) for key, f in SPA_INFO.items() if f.register in regs}
+    out.update({key: f.from_raw(regs[f.register]) for key, f in SPA_FIELDS.items() if f.register in regs})
+    return out
