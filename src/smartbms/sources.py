@@ -21,7 +21,7 @@ class BoardBridge:
     FETs. A write with read-back can take seconds, so writes run on a worker thread and the
     control loop never waits for the link; only the newest decision is written, and only when
     it differs from what the board was last told. A board whose protocol cannot switch its
-    FETs (Seplos V3, Pylontech) is monitored only.
+    FETs (Pylontech) is monitored only.
     """
 
     def __init__(self, board: Any, name: str) -> None:

@@ -162,7 +162,7 @@ class BoardSource:
     # --- the controller's side (any thread) -------------------------------------------
     @property
     def can_switch_fets(self) -> bool:
-        """Whether the board's protocol documents FET switching (Seplos V3 and Pylontech do not)."""
+        """Whether the board's protocol documents FET switching (Pylontech does not)."""
         try:
             self.protocol.charge_requests(True, None)
             self.protocol.discharge_requests(True, None)

@@ -127,6 +127,36 @@ def test_per_cell_bytes() -> None:
     assert sample.extra["high_temperature_alarm_sensors"] == [4]
 
 
+# The worked "Get PIC" example of Seplos' "XZH BMS Modbus-RTU Protocol" V0.3 (the Markdown
+# translation in syssi/esphome-seplos-bms docs/): request 00 01 12 00 00 90 38 CF, reply with
+# "10 System state code" at byte 8 and "03 FET event code 0011: charge FET on, discharge FET on"
+# at byte 15, CRC 6A 24.
+DOCUMENT_PIC_EXAMPLE = bytes.fromhex("000112" + "00" * 8 + "10" + "00" * 6 + "03" + "0000" + "6a24")
+# marcelrv/seplosBMSv3 README.md: pymodbus read_coils(0x1200, 0x90, slave=0) printed as 144 booleans,
+# True at indexes 65, 120 and 121, in the same session as a PIA read with current 1301 (+13.01 A).
+# Rebuilt here as the reply's 18 data bytes (the README gives no raw bytes).
+MARCELRV_COILS = {65, 120, 121}
+
+
+def test_document_pic_example_decodes_as_the_document_explains_it() -> None:
+    assert modbus.with_crc(DOCUMENT_PIC_EXAMPLE[:-2]) == DOCUMENT_PIC_EXAMPLE
+    sample = get_protocol("seplos-v3", address=0).decode_hex_frames([DOCUMENT_PIC_EXAMPLE])
+    assert sample.charge_enabled is True and sample.discharge_enabled is True
+    assert sample.extra["board_state"] == ["standby", "discharge FET on", "charge FET on"]
+    assert sample.alarms == ()
+
+
+def test_a_charging_pack_s_coil_read_fits_the_default_layout_only() -> None:
+    payload = modbus.pack_bits([i in MARCELRV_COILS for i in range(seplos_v3.PIC_COILS)])
+    assert payload == bytes(8) + b"\x02" + bytes(6) + b"\x03" + bytes(2)
+    sample = seplos_v3.decode_pic(payload)
+    assert sample.extra["board_state"] == ["charging", "discharge FET on", "charge FET on"]
+    assert sample.charge_enabled is True and sample.discharge_enabled is True
+    # TB09 at byte 0 (esphome-seplos-bms' reading) would report both FETs off while +13 A flows.
+    status_first = seplos_v3.decode_pic(payload, status_offset=0)
+    assert status_first.charge_enabled is False and status_first.discharge_enabled is False
+
+
 def test_status_first_layout_is_configurable() -> None:
     # syssi/esphome-seplos-bms reads TB09 at byte 0: no per-cell bytes, no balancing list.
     protocol = get_protocol("seplos-v3", address=1, pic_status_offset=0)

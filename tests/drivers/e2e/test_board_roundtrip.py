@@ -24,7 +24,7 @@ from smartbms.drivers.source import BoardSource, open_board
 from smartbms.errors import WriteRefusedError
 
 SERIAL_PROTOCOLS = ("daly", "daly-modbus", "jbd", "jk-rs485", "seplos-v3", "pylontech-rs485")
-WRITABLE_FETS = ("daly", "daly-modbus", "jbd", "jk-rs485")
+WRITABLE_FETS = ("daly", "daly-modbus", "jbd", "jk-rs485", "seplos-v3")
 SETTINGS = {"jbd": ("cell_ov_v", 3.6), "jk-rs485": ("cell_ov_v", 3.62), "daly-modbus": ("cell_ov_v", 3.58)}
 FAST = LinkPolicy(timeout_s=0.5, retries=1, backoff_s=0.02)
 PLANT = steady_pack(cells=8, cell_voltage_v=3.31, current_a=-4.0, soc_pct=64.0, capacity_ah=120.0)
@@ -100,8 +100,11 @@ def test_status_fet_switch_and_setting_over_pty(protocol: str, tmp_path: Path) -
             assert emu.board.state.discharge_enabled is False
             assert source.latest().discharge_enabled is False
             source.set_discharge(True)
+            assert emu.board.state.discharge_enabled is True and source.latest().discharge_enabled is True
             source.set_charge(False)
             assert emu.board.state.charge_enabled is False and source.latest().charge_enabled is False
+            source.set_charge(True)
+            assert emu.board.state.charge_enabled is True and source.latest().charge_enabled is True
         else:
             with pytest.raises(WriteRefusedError):
                 source.set_charge(False)

@@ -49,7 +49,7 @@ def test_settings_read_write_and_refusal_over_pty(tmp_path: Path, monkeypatch: p
         assert seen.count(modbus.WRITE_MULTIPLE) == 3  # the refused writes never reached the board
         assert emu.board.state.settings["cell_ov_v"] == pytest.approx(3.58)
         assert source.counters().get("write_failures", 0) == 0
-        assert source.can_switch_fets is False  # SCA FET control is not offered (see docs)
+        assert source.can_switch_fets is True  # SCA FET commands (test_board_roundtrip.py)
 
 
 def test_a_write_the_board_does_not_keep_fails_its_read_back(

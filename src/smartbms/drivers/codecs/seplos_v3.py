@@ -29,9 +29,16 @@ the same ten status bytes (TB09, TB02, ... TB15) from the bank block 0x2200 (TB0
 bits at byte 7). Public sources disagree on one point: syssi/esphome-seplos-bms
 ``seplos_bms_v3_ble_pack`` reads TB09 at byte 0, i.e. without the eight per-cell bytes
 (its branch dispatches on a byte count of 288, which a 0x01 reply cannot carry, so it
-was never run against a board). The sniffer layout is the default; the other is
-``SeplosV3Protocol(pic_status_offset=0)`` (``?pic_status_offset=0``), which drops the
-per-cell lists. No PIC reply with alarms set was found in public sources.
+was never run against a board). Real replies settle it for the sniffer layout, the
+default: a pack's 0x01 reply in syssi/esphome-seplos-bms
+``docs/pdus/v3/SP05B2312190075-coil-frames.txt`` has 0x10 (standby) at byte 8 and 0x03 (both
+FETs on) at byte 15, the very bytes the worked PIC example of Seplos' V0.3 document explains
+that way (system state 0x10, "FET event code 03: charge FET on, discharge FET on"); and the
+coil read printed in marcelrv/seplosBMSv3 ``README.md`` sets coils 65, 120 and 121 (TB09
+"charge", TB07 both FETs) next to a PIA read of +13.01 A. Read with TB09 at byte 0, both
+would say the FETs are off. That reading is kept as ``SeplosV3Protocol(pic_status_offset=0)``
+(``?pic_status_offset=0``), which drops the per-cell lists. No PIC reply with alarms set was
+found in public sources.
 
 Settings: SPA, the "battery configuration parameters" 0x1300-0x1369, read as input registers
 with function 0x04 and written with function 0x10 (write multiple registers, answered by
@@ -47,6 +54,21 @@ Pack voltages are u16 x 0.01 V, cell voltages u16 mV, currents INT16 in A (disch
 thresholds stored negative, reported here as magnitudes), temperatures u16 0.1 K, capacity
 u16 x 0.01 Ah. The document gives example values but no ranges and no password: the ranges
 of :data:`SETTINGS` are smartbms bounds.
+
+FET switching: SCA, the "system control" registers, one register written with function 0x10.
+0x1510 discharge FET: 0x55AA off, 0xAA55 on; 0x1511 charge FET off: 0x55AA; 0x1515 charge FET
+on: 0xAA55. Sources: the V0.3 document (translation of the Chinese edition: "0x1510 Discharge
+MOSFET control, 0x55AA off, 0xAA55 on", "0x1511 Charge MOSFET off, fixed 0x55AA", "0x1515 Charge
+MOSFET on, fixed 0xAA55"; the V0.1 English edition, ``docs/XZH BMS Modbus-RTU Protocol.md`` in
+syssi/esphome-seplos-bms, lists 0x1510/0x1511 "FETs Control Off, Ack:55AA" and 0x1515 "Charing
+FETs Control On, Ack:AA55"); the SCA table of marcelrv/seplosBMSv3 ``sca.md`` (taken from the
+Seplos application: 0x1510 "Discharing FETs Off" and "Discharing FETs On", 0x1511 "Charing FETs
+Off", 0x1515 "Charing FETs On"); and the Seplos PC software's log in syssi/esphome-seplos-bms#8
+(ouinouin, 2025-01-21): "Discharing FETs Off" sent ``00 10 15 10 00 01 02 55 AA 52 BE``,
+"Discharing FETs On" ``00 10 15 10 00 01 02 AA 55 53 0E``, both answered ``00 10 15 10 00 01
+05 D1``. "On" releases the host's off command (the application's Chinese name for it reads
+"cancel discharge FET off"): the board's own protections still decide, and the driver verifies every switch by
+reading PIC TB07 back.
 """
 
 from __future__ import annotations
@@ -81,6 +103,11 @@ FUNCTIONS = (*modbus.FUNCTIONS, modbus.READ_COILS)
 SPA_START, SPA_COUNT = 0x1300, 0x6A  # 0x1300-0x1369
 SPA_READS = ((0x1300, 0x35), (0x1335, 0x35))  # the two halves the Seplos app reads
 KELVIN10_ZERO = 2731
+# System control (SCA), function 0x10, one register each: the values are fixed command words.
+SCA_DISCHARGE_FET = 0x1510  # 0x55AA off, 0xAA55 on
+SCA_CHARGE_FET_OFF = 0x1511  # 0x55AA
+SCA_CHARGE_FET_ON = 0x1515  # 0xAA55
+SCA_OFF, SCA_ON = 0x55AA, 0xAA55
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,6 +471,13 @@ class SeplosV3Protocol(BoardProtocol):
 
     def check_replies(self, frames: Sequence[Frame]) -> None:
         modbus.refuse_exceptions(frames)
+
+    def charge_requests(self, on: bool, current: Telemetry | None) -> list[bytes]:
+        register = SCA_CHARGE_FET_ON if on else SCA_CHARGE_FET_OFF
+        return [write_registers_request(self.address, register, [SCA_ON if on else SCA_OFF])]
+
+    def discharge_requests(self, on: bool, current: Telemetry | None) -> list[bytes]:
+        return [write_registers_request(self.address, SCA_DISCHARGE_FET, [SCA_ON if on else SCA_OFF])]
 
     def settings_requests(self) -> list[bytes]:
         return [modbus.read_request(self.address, modbus.READ_INPUT, start, n) for start, n in SPA_READS]

@@ -1,5 +1,7 @@
-"""A Seplos V3 pack answering the PIA and PIB input-register blocks, the PIC coil block and
-the SPA settings block (0x1300-0x1369: read with 0x04, written with 0x10)."""
+"""A Seplos V3 pack answering the PIA and PIB input-register blocks, the PIC coil block,
+the SPA settings block (0x1300-0x1369: read with 0x04, written with 0x10) and the SCA FET
+commands (0x1510 discharge 0x55AA off / 0xAA55 on, 0x1511 charge off 0x55AA, 0x1515 charge
+on 0xAA55, written with 0x10), whose effect PIC TB07 shows."""
 
 from __future__ import annotations
 
@@ -62,6 +64,8 @@ class SeplosV3Responder(Responder):
                 return [modbus.exception_response(address, request.kind, ILLEGAL_ADDRESS)]
             return [modbus.read_response(address, request.kind, pic(state))]
         if request.kind == modbus.WRITE_MULTIPLE:
+            if start in SCA_COMMANDS:
+                return [write_sca(request, state)]
             return [write_spa(request, state)]
         if request.kind != modbus.READ_INPUT:
             return [modbus.exception_response(address, request.kind, ILLEGAL_FUNCTION)]
@@ -92,6 +96,34 @@ def spa(state: BoardState) -> list[int]:
         if key in state.settings:
             regs[field.register - seplos_v3.SPA_START] = field.to_raw(state.settings[key])
     return regs
+
+
+# SCA register -> the FET it switches and the command words it accepts (word -> FET on).
+SCA_COMMANDS: dict[int, tuple[str, dict[int, bool]]] = {
+    seplos_v3.SCA_DISCHARGE_FET: ("discharge", {seplos_v3.SCA_OFF: False, seplos_v3.SCA_ON: True}),
+    seplos_v3.SCA_CHARGE_FET_OFF: ("charge", {seplos_v3.SCA_OFF: False}),
+    seplos_v3.SCA_CHARGE_FET_ON: ("charge", {seplos_v3.SCA_ON: True}),
+}
+
+
+def write_sca(request: Frame, state: BoardState) -> bytes:
+    """One SCA FET command (function 0x10, one register): switch the FET, answer like a 0x10 write.
+
+    Any other value is refused, as the V0.1 document says ("Ack:55AA Nack:Oters" [sic]).
+    """
+    address, start, count = request.address, request.meta.get("start", 0), request.meta.get("value", 0)
+    data = request.payload[5:]
+    if count != 1 or len(request.payload) < 5 or request.payload[4] != 2 or len(data) != 2:
+        return modbus.exception_response(address, request.kind, ILLEGAL_VALUE)
+    path, words = SCA_COMMANDS[start]
+    on = words.get(int.from_bytes(data, "big"))
+    if on is None:
+        return modbus.exception_response(address, request.kind, ILLEGAL_VALUE)
+    if path == "charge":
+        state.charge_enabled = on
+    else:
+        state.discharge_enabled = on
+    return modbus.with_crc(bytes([address, modbus.WRITE_MULTIPLE]) + request.payload[:4])
 
 
 def write_spa(request: Frame, state: BoardState) -> bytes:
