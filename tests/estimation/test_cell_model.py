@@ -86,3 +86,46 @@ def test_missing_file_is_a_cell_model_error(tmp_path) -> None:
 def test_model_json_is_plain_data() -> None:
     text = json.dumps(shipped_model("LTO").to_dict())
     assert '"chemistry": "LTO"' in text
+
+
+_SIDED = ("r0_charge_ohm", "r0_discharge_ohm", "r1_charge_ohm", "r1_discharge_ohm")
+
+
+def _with_sides(data: dict, charge_factor: float = 1.2) -> dict:
+    r0, r1 = np.array(data["r0_ohm"]), np.array(data["r1_ohm"])
+    data.update(
+        r0_charge_ohm=(r0 * charge_factor).tolist(),
+        r0_discharge_ohm=(r0 * (2 - charge_factor)).tolist(),
+        r1_charge_ohm=r1.tolist(),
+        r1_discharge_ohm=r1.tolist(),
+    )
+    return data
+
+
+def test_a_model_file_without_directional_tables_loads_as_before() -> None:
+    # The format before directional R0/R1 (and the shipped files): one table for both directions.
+    data = _base_dict()
+    for key in _SIDED:
+        data.pop(key, None)
+    model = CellModel.from_dict(data)
+    assert not model.has_directional_resistance
+    for direction in (-1, 0, 1):
+        assert np.array_equal(model.rc_tables_at(25.0, direction)[0], model.rc_tables_at(25.0)[0])
+    assert set(_SIDED).isdisjoint(model.to_dict())
+
+
+def test_directional_tables_round_trip_and_are_picked_by_sign(tmp_path) -> None:
+    model = CellModel.from_dict(_with_sides(_base_dict()))
+    path = tmp_path / "sided.json"
+    model.save(path)
+    again = load_cell_model(path)
+    assert again.has_directional_resistance
+    mean, charge, discharge = (again.rc_tables_at(10.0, d)[0] for d in (0, 1, -1))
+    assert np.allclose(charge, 1.2 * mean, rtol=1e-3) and np.allclose(discharge, 0.8 * mean, rtol=1e-3)
+
+
+def test_directional_tables_come_together() -> None:
+    data = _with_sides(_base_dict())
+    data.pop("r1_discharge_ohm")
+    with pytest.raises(CellModelError, match="come together"):
+        CellModel.from_dict(data)

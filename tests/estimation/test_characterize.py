@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from smartbms.estimation import shipped_model
+from smartbms.estimation.cell_model import CellModel
 from smartbms.estimation.characterize import characterize, find_pulses
 from smartbms.estimation.errors import CharacterizationError
+from smartbms.estimation.traces import Trace
 
-from .ecm_plant import lab_tests
+from .ecm_plant import EcmPlant, lab_tests
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +72,112 @@ def test_no_pulses_is_refused(truth_and_tests) -> None:
             slow_charge=tests["charge"],
             pulse_tests=[tests["discharge"]],
         )
+
+
+class _SidedPlant(EcmPlant):
+    """An ECM plant whose R0 and R1 follow the model's charge or discharge tables by current sign."""
+
+    def step(self, current_a: float, dt_s: float) -> float:
+        direction = 1 if current_a > 0 else -1
+        r0, r1, tau1, r2, tau2 = (
+            float(np.interp(self.soc, self.model.soc_grid, t))
+            for t in self.model.rc_tables_at(self.temperature_c, direction)
+        )
+        scale = self.model.capacity_ah / self.capacity_ah
+        self.soc += current_a * dt_s / (self.capacity_ah * 3600.0)
+        a1, a2 = math.exp(-dt_s / tau1), math.exp(-dt_s / tau2)
+        self.v1 = a1 * self.v1 + r1 * scale * (1 - a1) * current_a
+        self.v2 = a2 * self.v2 + r2 * scale * (1 - a2) * current_a
+        return float(self.model.ocv(self.soc, 0.0)) + self.v1 + self.v2 + r0 * scale * current_a
+
+
+def _pulse_test(model: CellModel, capacity_ah: float, *, charge_pulses: bool) -> Trace:
+    c = capacity_ah
+    currents = [0.0] * 600
+    for _ in range(9):
+        currents += [-c / 2] * 720 + [0.0] * 1200 + [-c] * 10 + [0.0] * 60
+        if charge_pulses:
+            currents += [0.75 * c] * 10 + [0.0] * 60
+    trace, _ = _SidedPlant(model, c, 1.0).run(currents, dt_s=1.0)
+    return trace
+
+
+def test_recovers_a_charge_discharge_resistance_asymmetry(truth_and_tests) -> None:
+    base, tests = truth_and_tests
+    # R0 is 30 % higher on charge than on discharge; R1 the other way round.
+    truth = replace(
+        base,
+        r0_charge_ohm=base.r0_ohm * 1.15,
+        r0_discharge_ohm=base.r0_ohm * 0.85,
+        r1_charge_ohm=base.r1_ohm * 0.9,
+        r1_discharge_ohm=base.r1_ohm * 1.1,
+        _derived={},
+    )
+    pulse = _pulse_test(truth, 10.0, charge_pulses=True)
+    model = characterize(
+        chemistry="NMC", slow_discharge=tests["discharge"], slow_charge=tests["charge"], pulse_tests=[pulse]
+    )
+    assert model.has_directional_resistance
+    soc = np.linspace(0.2, 0.85, 12)
+    scale = truth.capacity_ah / 10.0
+
+    def at(m: CellModel, direction: int, column: int, s: float = 1.0) -> np.ndarray:
+        return np.interp(soc, m.soc_grid, m.rc_tables_at(25.0, direction)[column]) * s
+
+    for direction in (1, -1):
+        assert np.allclose(at(model, direction, 0), at(truth, direction, 0, scale), rtol=0.08)
+        assert np.allclose(at(model, direction, 1), at(truth, direction, 1, scale), rtol=0.25)
+    ratio = at(model, 1, 0) / at(model, -1, 0)
+    assert np.allclose(ratio, 1.15 / 0.85, rtol=0.05)
+    # Readers that ignore direction get the mean of the two sides.
+    assert np.allclose(at(model, 0, 0), 0.5 * (at(model, 1, 0) + at(model, -1, 0)))
+
+
+def test_discharge_pulses_only_give_one_table(truth_and_tests) -> None:
+    truth, tests = truth_and_tests
+    pulse = _pulse_test(truth, 10.0, charge_pulses=False)
+    model = characterize(
+        chemistry="NMC", slow_discharge=tests["discharge"], slow_charge=tests["charge"], pulse_tests=[pulse]
+    )
+    assert not model.has_directional_resistance
+    scale = truth.capacity_ah / 10.0
+    soc = np.linspace(0.2, 0.85, 12)
+    r0_true = np.interp(soc, truth.soc_grid, truth.rc_tables_at(25.0)[0]) * scale
+    assert np.allclose(np.interp(soc, model.soc_grid, model.rc_tables_at(25.0)[0]), r0_true, rtol=0.1)
+
+
+def test_slow_charge_axis_starts_at_the_discharge_empty() -> None:
+    # A charge that starts deeper than the slow discharge ended and stops short of full at the upper
+    # limit: its curve must still land on the discharge's SOC axis (no stretching over 0..100 %).
+    truth = shipped_model("NMC")
+    c = 10.0
+    # Discharge until 0.2 V above the limit, then rest: the model's empty is where the current stopped.
+    plant = EcmPlant(truth, c, 1.0)
+    loaded, _ = plant.run([0.0] * 6 + [-c / 20] * 7_300, dt_s=10.0)
+    end = int(np.argmax(loaded.voltage_v < truth.voltage_min_v + 0.2))
+    plant = EcmPlant(truth, c, 1.0)
+    loaded, _ = plant.run([0.0] * 6 + [-c / 20] * (end - 6), dt_s=10.0)
+    stop_soc = plant.soc
+    rest, _ = plant.run([0.0] * 60, dt_s=10.0, t0=float(loaded.time_s[-1]))
+    dis = Trace(
+        *(
+            np.concatenate((getattr(loaded, k), getattr(rest, k)))
+            for k in ("time_s", "current_a", "voltage_v")
+        ),
+        np.full(len(loaded) + len(rest), 25.0),
+        "discharge",
+    )
+    start = max(stop_soc - 0.02, 0.0)
+    chg, _ = EcmPlant(truth, c, start).run([0.0] * 6 + [c / 20] * 7_300 + [0.0] * 6, dt_s=10.0)
+    keep = chg.voltage_v < truth.voltage_max_v - 0.05
+    chg = chg.slice(0, int(np.argmin(keep)))
+    model = characterize(
+        chemistry="NMC",
+        slow_discharge=dis,
+        slow_charge=chg,
+        pulse_tests=[_pulse_test(truth, c, charge_pulses=True)],
+    )
+    # Model SOC s is truth SOC stop_soc + s (1 - stop_soc); compare the OCV there, mid-range.
+    soc = np.linspace(0.2, 0.85, 14)
+    truth_ocv = truth.ocv(stop_soc + soc * (1 - stop_soc))
+    assert np.max(np.abs(model.ocv(soc) - truth_ocv)) < 0.003

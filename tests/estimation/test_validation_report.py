@@ -76,6 +76,7 @@ def test_cold_start_and_acceptance_runs_get_their_own_tables_and_stay_out_of_the
     assert "The same targets on the DFN acceptance runs:" in targets
     assert "RMSE 1.50 % (≤ 1.0: **not met**), max 3.00 % (≤ 2.0: **not met**)" in targets
     assert "LFP: right after a sync max 0.30 % (≤ 1: met); between syncs max 2.50 % (≤ 3: met)" in targets
+    assert "by the capacity the estimator was told: 2.50 % with the capacity told +0.0 %." in targets
 
 
 def test_capacity_table_summarises_seeds_and_the_target_takes_the_worst() -> None:

@@ -1,4 +1,6 @@
-"""Equivalent-circuit cell model: OCV with hysteresis, R0 + one RC pair, all vs SOC and temperature.
+"""Equivalent-circuit cell model: OCV with hysteresis, R0 + one or two RC pairs, vs SOC and temperature.
+
+R0 and R1 may differ between charge and discharge (optional tables; older files have one set).
 
 The model is what the estimators believe about one cell (or one parallel group). It is stored
 as JSON (``smartbms characterize`` writes it) and scaled to the pack's capacity at run time:
@@ -47,6 +49,13 @@ class CellModel:
     # Optional slow RC pair (diffusion); None means a one-RC model.
     r2_ohm: FloatArray | None = None
     tau2_s: FloatArray | None = None
+    # Optional direction-dependent R0 and R1 (from charge and discharge pulses fitted apart); None means
+    # one table serves both directions. r0_ohm / r1_ohm then hold the mean of the two sides, so a reader
+    # that ignores direction gets what older models gave it.
+    r0_charge_ohm: FloatArray | None = None
+    r0_discharge_ohm: FloatArray | None = None
+    r1_charge_ohm: FloatArray | None = None
+    r1_discharge_ohm: FloatArray | None = None
     # How fast hysteresis swings from one branch to the other, per unit of charge moved
     # (1/fraction of capacity): 20 means ~5 % SOC of throughput to cross most of the way.
     hysteresis_rate: float = 20.0
@@ -93,6 +102,10 @@ class CellModel:
             raise CellModelError("r2_ohm and tau2_s come together or not at all")
         if self.r2_ohm is not None and self.tau2_s is not None:
             tables += [("r2_ohm", self.r2_ohm), ("tau2_s", self.tau2_s)]
+        sided = self._sided_tables()
+        if any(arr is None for arr in sided.values()) and any(arr is not None for arr in sided.values()):
+            raise CellModelError(f"{', '.join(sided)} come together or not at all")
+        tables += [(label, arr) for label, arr in sided.items() if arr is not None]
         for label, arr in tables:
             if arr.shape != (nt, n):
                 raise CellModelError(f"{label} must be a table of {nt} temperatures x {n} SOC points")
@@ -100,6 +113,14 @@ class CellModel:
                 raise CellModelError(f"{label} values must be positive and finite")
         if not self.hysteresis_rate > 0:
             raise CellModelError("hysteresis_rate must be positive")
+
+    def _sided_tables(self) -> dict[str, FloatArray | None]:
+        return {
+            "r0_charge_ohm": self.r0_charge_ohm,
+            "r0_discharge_ohm": self.r0_discharge_ohm,
+            "r1_charge_ohm": self.r1_charge_ohm,
+            "r1_discharge_ohm": self.r1_discharge_ohm,
+        }
 
     # --- lookups (soc in fractions; arrays in, arrays out) ---------------------------------------
 
@@ -132,14 +153,25 @@ class CellModel:
     def has_second_rc(self) -> bool:
         return self.r2_ohm is not None
 
-    def rc_tables_at(self, temperature_c: float) -> tuple[FloatArray, ...]:
+    @property
+    def has_directional_resistance(self) -> bool:
+        return self.r0_charge_ohm is not None
+
+    def rc_tables_at(self, temperature_c: float, direction: int = 0) -> tuple[FloatArray, ...]:
         """R0, R1, tau1, R2, tau2 on the SOC grid, interpolated (clamped) at one temperature.
 
-        Without a second RC pair, R2 is zero (tau2 then does not matter).
+        ``direction`` > 0 gives the charge-side R0 and R1, < 0 the discharge side, 0 the mean of both;
+        a model without directional tables gives the same for all three. Without a second RC pair, R2
+        is zero (tau2 then does not matter).
         """
         r2 = self.r2_ohm if self.r2_ohm is not None else np.full_like(self.r0_ohm, 1e-12)
         tau2 = self.tau2_s if self.tau2_s is not None else np.full_like(self.r0_ohm, 1000.0)
-        arrays = (self.r0_ohm, self.r1_ohm, self.tau1_s, r2, tau2)
+        r0, r1 = self.r0_ohm, self.r1_ohm
+        if direction > 0 and self.r0_charge_ohm is not None and self.r1_charge_ohm is not None:
+            r0, r1 = self.r0_charge_ohm, self.r1_charge_ohm
+        elif direction < 0 and self.r0_discharge_ohm is not None and self.r1_discharge_ohm is not None:
+            r0, r1 = self.r0_discharge_ohm, self.r1_discharge_ohm
+        arrays = (r0, r1, self.tau1_s, r2, tau2)
         t = self.temperatures_c
         if t.size == 1 or temperature_c <= t[0]:
             return tuple(a[0] for a in arrays)
@@ -177,6 +209,7 @@ class CellModel:
                 if self.r2_ohm is not None and self.tau2_s is not None
                 else {}
             ),
+            **{label: rounded(arr, 7) for label, arr in self._sided_tables().items() if arr is not None},
         }
 
     @classmethod
@@ -189,6 +222,9 @@ class CellModel:
 
             def arr(key: str) -> FloatArray:
                 return np.asarray(data[key], dtype=np.float64)
+
+            def opt(key: str) -> FloatArray | None:
+                return np.atleast_2d(arr(key)) if key in data else None
 
             return cls(
                 name=str(data.get("name", "")),
@@ -205,6 +241,10 @@ class CellModel:
                 tau1_s=np.atleast_2d(arr("tau1_s")),
                 r2_ohm=np.atleast_2d(arr("r2_ohm")) if "r2_ohm" in data else None,
                 tau2_s=np.atleast_2d(arr("tau2_s")) if "tau2_s" in data else None,
+                r0_charge_ohm=opt("r0_charge_ohm"),
+                r0_discharge_ohm=opt("r0_discharge_ohm"),
+                r1_charge_ohm=opt("r1_charge_ohm"),
+                r1_discharge_ohm=opt("r1_discharge_ohm"),
                 hysteresis_rate=float(data.get("hysteresis_rate", 20.0)),
                 source=str(data.get("source", "")),
             )

@@ -39,6 +39,18 @@ REST_READING_AT = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, math.inf)
 ZERO_SAMPLE_NOISE = 4.0  # a sample further than this many noise sigmas beyond the rest band is load
 ZERO_MIN_S = 300.0  # rested seconds before a rest's mean current counts as the sensor's offset
 ZERO_FORGET = 0.5  # weight kept by older rests when a new one is committed (offset drifts with T)
+# The same reading also corrects the filter's offset state (and through it the SOC counted with the
+# wrong offset). Its error: white noise averaged over the rested seconds, plus this floor for what
+# averaging cannot remove (drift with temperature, a tiny real draw), as a fraction of C.
+ZERO_FUSE_FLOOR_C = 1.0 / 5000.0
+# Largest sensor offset believed, as a fraction of C (the design note's worst shunt: C/100). A rest
+# reading beyond it (plus 3 sigma) is a real load the sensor sees (inverter idle, a parasitic draw),
+# not offset: it is ignored and counted. Trade-off: until a true rest has been read, a real load
+# below the bound is taken for offset and drops out of the count (C/200 standby over a 6 h night =
+# 3 % SOC); once the offset is known, the innovation gate in _fuse_zero rejects such loads. A tighter
+# bound would leave worse sensors uncorrected. A caller that knows better passes max_sensor_offset_a
+# (0 turns the fusion off).
+ZERO_PLAUSIBLE_C = 0.01
 RESISTANCE_MIN_STEPS = 20  # current steps before the learned resistance replaces the model's
 RESISTANCE_BASE_C = 0.03  # steps from (or to) below this current compare with the pulse-test R0
 RESISTANCE_STEP_C = 0.3  # smallest step (C-rate) fed to the resistance RLS
@@ -81,6 +93,9 @@ class EstimatorCounters:
     wrong_cell_count: int = 0
     full_syncs: int = 0
     rest_anchors: int = 0
+    zero_offset_fusions: int = 0  # rest readings fused into the filter's current offset
+    implausible_zero_readings: int = 0  # rest readings too large for a sensor offset (a real load)
+    inconsistent_zero_readings: int = 0  # rest readings far from the offset already known (a real load)
 
 
 class PackEstimator:
@@ -100,6 +115,7 @@ class PackEstimator:
         limit_settings: LimitSettings | None = None,
         tail_current_a: float | None = None,
         current_noise_a: float | None = None,
+        max_sensor_offset_a: float | None = None,
     ) -> None:
         chem = str(chemistry).upper()
         if chem not in DEFAULTS:
@@ -181,6 +197,14 @@ class PackEstimator:
         self._zero_sum = self._zero_s = 0.0  # current integral and seconds in the present rest
         self._zero_offset_a = 0.0  # sensor offset read at zero current (rests so far)
         self._zero_weight_s = 0.0  # rested seconds behind it, 0 = none yet
+        self.max_sensor_offset_a = (
+            max_sensor_offset_a if max_sensor_offset_a is not None else ZERO_PLAUSIBLE_C * capacity_ah
+        )
+        self._fused_sum = self._fused_s = 0.0  # part of the present rest's zero reading already fused
+        self._zero_n = self._fused_n = 0  # samples behind them (the noise is per sample)
+        self._fuse_at_s = ZERO_MIN_S  # zero-reading seconds at which the present rest is fused next
+        self._rest_is_load = False  # a reading of the present rest was rejected: a quiet load, not offset
+        self._offset_read = False  # the filter's offset has fused a zero reading
         self._rest_anchor = False  # the present rest has given a capacity anchor
         self._pending_soc_pct: float | None = None
         self._estimate: PackEstimate | None = None
@@ -432,20 +456,71 @@ class PackEstimator:
             if settled and abs(current_a - offset) <= band:
                 self._zero_sum += current_a * dt
                 self._zero_s += dt
+                self._zero_n += 1
+                if self._zero_s >= self._fuse_at_s and not self._rest_is_load:
+                    self._fuse_zero()
         else:
-            if self._zero_s >= ZERO_MIN_S:
+            if (
+                self._zero_s >= ZERO_MIN_S
+                and self._zero_s - self._fused_s >= REST_FILTER_S
+                and not self._rest_is_load
+            ):
+                self._fuse_zero()
+            if self._zero_s >= ZERO_MIN_S and not self._rest_is_load:
                 kept = ZERO_FORGET * self._zero_weight_s
                 self._zero_offset_a = (kept * self._zero_offset_a + self._zero_sum) / (kept + self._zero_s)
                 self._zero_weight_s = kept + self._zero_s
             self._zero_sum = self._zero_s = 0.0
+            self._fused_sum = self._fused_s = 0.0
+            self._zero_n = self._fused_n = 0
+            self._fuse_at_s = ZERO_MIN_S
+            self._rest_is_load = False
             self._rest_s = 0.0
             self._rest_readings = 0
             self._rest_anchor = False
         return self._rest_s >= self.defaults.rest_time_s
 
+    def _fuse_zero(self) -> None:
+        """Fuse the present rest's zero reading, the seconds not fused before, into the filter's offset.
+
+        Schedule: once when the rest has ZERO_MIN_S of zero reading (so a long rest stops drifting
+        early and the drift so far is taken back through p01), again each time that doubles, and the
+        remainder when the rest ends. Every fusion uses only seconds no earlier one used, so the white
+        noise is never counted twice; the log2 schedule keeps the floor, which is not independent
+        between fusions, to a handful per rest (about 7 in a 6 h night) while the offset may walk.
+        """
+        ekf = self._ekf
+        assert ekf is not None
+        seconds = self._zero_s - self._fused_s
+        reading = (self._zero_sum - self._fused_sum) / seconds
+        samples = max(1, self._zero_n - self._fused_n)
+        self._fused_sum, self._fused_s, self._fused_n = self._zero_sum, self._zero_s, self._zero_n
+        self._fuse_at_s = 2.0 * self._zero_s
+        sigma = math.hypot(
+            self.current_noise_a / math.sqrt(samples), ZERO_FUSE_FLOOR_C * self.nominal_capacity_ah
+        )
+        if abs(reading) > self.max_sensor_offset_a + 3.0 * sigma:
+            self.counters.implausible_zero_readings += 1
+            self._rest_is_load = True
+            return
+        # A quiet load (standby draw, C/200 overnight) looks like a rest to the current sensor; once the
+        # offset is known from a rest it stands out as an innovation far beyond the offset's own
+        # uncertainty. Gate it at 3 sigma like any Kalman outlier (the random walk of the offset
+        # widens the gate by C/2000 per sqrt(h), so a wrong offset is not locked in for ever). Before
+        # the first accepted reading only the bound applies: the filter's prior (C/400) is a guess,
+        # narrower than the worst sensor, and must not reject the sensor's real offset.
+        y = reading - float(np.mean(ekf.offset))
+        if self._offset_read and y * y > 9.0 * (float(np.max(ekf.p11)) + sigma * sigma):
+            self.counters.inconsistent_zero_readings += 1
+            self._rest_is_load = True
+            return
+        ekf.observe_offset(reading, sigma)
+        self._offset_read = True
+        self.counters.zero_offset_fusions += 1
+
     def _zero_offset(self) -> tuple[float, float] | None:
         """(offset, sigma) of the current sensor from rests so far, the present one included."""
-        ongoing = self._zero_s if self._zero_s >= ZERO_MIN_S else 0.0
+        ongoing = self._zero_s if self._zero_s >= ZERO_MIN_S and not self._rest_is_load else 0.0
         weight = self._zero_weight_s + ongoing
         if weight <= 0.0:
             return None

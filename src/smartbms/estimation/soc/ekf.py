@@ -170,8 +170,8 @@ class CellBankEkf:
             inv_s = inv_s * use
         # The offset is a "consider" state here (Schmidt-Kalman): voltage residuals are mostly model
         # error, and letting them steer the offset made the counting between anchors worse in the
-        # validation. The offset learns from anchors (observe_soc) only; its covariance terms stay
-        # consistent.
+        # validation. The offset learns from anchors (observe_soc) and from the sensor's reading in
+        # rests (observe_offset) only; its covariance terms stay consistent.
         gain_y = inv_s * y
         self.soc = np.minimum(np.maximum(self.soc + k0 * gain_y, -0.02), 1.02)
         self.vbias = self.vbias + k2 * gain_y
@@ -190,6 +190,17 @@ class CellBankEkf:
         if mask is not None:
             inv_s = inv_s * mask
         self._apply(k0, k1, k2, inv_s, y)
+
+    def observe_offset(self, offset_a: float, sigma_a: float) -> None:
+        """Fuse a direct reading of the current-sensor offset (the mean current of a rest).
+
+        H = [0, 1, 0] for every cell (one sensor measures the string's current). Through p01 the SOC
+        counted with the wrong offset since the last anchor moves back as well, and through p12 the
+        voltage bias, so offset, SOC and their covariance stay consistent.
+        """
+        y = offset_a - self.offset
+        inv_s = 1.0 / (self.p11 + sigma_a * sigma_a)
+        self._apply(self.p01, self.p11, self.p12, inv_s, y)
 
     def _apply(
         self, k0: FloatArray, k1: FloatArray, k2: FloatArray, inv_s: FloatArray, y: FloatArray

@@ -259,9 +259,17 @@ def _targets(report: ValidationReport, main: list[CaseResult], soc_only: bool = 
     if lfp:
         after = _max(max(c.after_sync_err_pct, default=math.nan) for c in lfp)
         between = _max(c.between_sync_max_pct for c in lfp)
+        # A 24 h mixed-use day has no second anchor away from full, so a wrong capacity cannot be
+        # learned inside it: show how much of the worst case the told capacity explains.
+        by_told = []
+        for err in sorted({c.capacity_error_pct for c in lfp}, key=abs):
+            worst = _max(c.between_sync_max_pct for c in lfp if c.capacity_error_pct == err)
+            told = 100.0 / (1.0 + err / 100.0) - 100.0
+            by_told.append(f"{worst:.2f} % with the capacity told {told:+.1f} %")
         out.append(
             f"- LFP: right after a sync max {after:.2f} % (≤ 1: {verdict(after <= 1.0)}); between syncs "
-            f"max {between:.2f} % (≤ 3: {verdict(between <= 3.0)})."
+            f"max {between:.2f} % (≤ 3: {verdict(between <= 3.0)}); by the capacity the estimator was "
+            f"told: {', '.join(by_told)}."
         )
     long_runs = [c for c in main if c.hours >= 20]
     pool = long_runs or main
