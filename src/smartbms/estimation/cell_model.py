@@ -1,6 +1,7 @@
 """Equivalent-circuit cell model: OCV with hysteresis, R0 + one or two RC pairs, vs SOC and temperature.
 
-R0 and R1 may differ between charge and discharge (optional tables; older files have one set).
+R0 and R1 may differ between charge and discharge, and R0 may fall with the current (Butler-Volmer
+shape); both are optional, and older files without them behave as before.
 
 The model is what the estimators believe about one cell (or one parallel group). It is stored
 as JSON (``smartbms characterize`` writes it) and scaled to the pack's capacity at run time:
@@ -56,6 +57,12 @@ class CellModel:
     r0_discharge_ohm: FloatArray | None = None
     r1_charge_ohm: FloatArray | None = None
     r1_discharge_ohm: FloatArray | None = None
+    # Optional current dependence of R0 (from pulses at several currents), one value per temperature:
+    # R0(I) = R0_table * h(|I|) / h(1C) with h(I) = s + (1 - s) * asinh(I / I0) / (I / I0), the
+    # charge-transfer (Butler-Volmer) overpotential over its current plus an ohmic share s. The R0
+    # tables then hold R0 at 1C. None means R0 does not depend on the current.
+    r0_linear_share: FloatArray | None = None  # s, 0..1
+    r0_exchange_c: FloatArray | None = None  # I0 as a C-rate (A per Ah of capacity)
     # How fast hysteresis swings from one branch to the other, per unit of charge moved
     # (1/fraction of capacity): 20 means ~5 % SOC of throughput to cross most of the way.
     hysteresis_rate: float = 20.0
@@ -111,6 +118,17 @@ class CellModel:
                 raise CellModelError(f"{label} must be a table of {nt} temperatures x {n} SOC points")
             if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
                 raise CellModelError(f"{label} values must be positive and finite")
+        if (self.r0_linear_share is None) != (self.r0_exchange_c is None):
+            raise CellModelError("r0_linear_share and r0_exchange_c come together or not at all")
+        if self.r0_linear_share is not None and self.r0_exchange_c is not None:
+            vectors = (("r0_linear_share", self.r0_linear_share), ("r0_exchange_c", self.r0_exchange_c))
+            for label, vec in vectors:
+                if vec.shape != (nt,) or not np.all(np.isfinite(vec)):
+                    raise CellModelError(f"{label} must have one finite value per temperature")
+            if np.any(self.r0_linear_share < 0) or np.any(self.r0_linear_share > 1):
+                raise CellModelError("r0_linear_share values must lie between 0 and 1")
+            if np.any(self.r0_exchange_c <= 0):
+                raise CellModelError("r0_exchange_c values must be positive")
         if not self.hysteresis_rate > 0:
             raise CellModelError("hysteresis_rate must be positive")
 
@@ -156,6 +174,31 @@ class CellModel:
     @property
     def has_directional_resistance(self) -> bool:
         return self.r0_charge_ohm is not None
+
+    @property
+    def has_current_dependence(self) -> bool:
+        return self.r0_exchange_c is not None
+
+    def r0_current_params_at(self, temperature_c: float) -> tuple[float, float] | None:
+        """(ohmic share s, I0 as a C-rate) at one temperature (clamped; I0 interpolated in log), or None."""
+        if self.r0_linear_share is None or self.r0_exchange_c is None:
+            return None
+        t = self.temperatures_c
+        share = float(np.interp(temperature_c, t, self.r0_linear_share))
+        i0 = float(np.exp(np.interp(temperature_c, t, np.log(self.r0_exchange_c))))
+        return share, i0
+
+    def r0_current_factor(self, temperature_c: float, current_c: FloatArray | float) -> FloatArray:
+        """R0 at |current| (a C-rate) over the tabled R0 (at 1C); all ones without a current dependence."""
+        params = self.r0_current_params_at(temperature_c)
+        c = np.abs(np.asarray(current_c, dtype=np.float64))
+        if params is None:
+            return np.ones_like(c)
+        share, i0 = params
+        return np.asarray(
+            butler_volmer_shape(c / i0, share) / butler_volmer_shape(np.asarray(1.0 / i0), share),
+            dtype=np.float64,
+        )
 
     def rc_tables_at(self, temperature_c: float, direction: int = 0) -> tuple[FloatArray, ...]:
         """R0, R1, tau1, R2, tau2 on the SOC grid, interpolated (clamped) at one temperature.
@@ -210,6 +253,14 @@ class CellModel:
                 else {}
             ),
             **{label: rounded(arr, 7) for label, arr in self._sided_tables().items() if arr is not None},
+            **(
+                {
+                    "r0_linear_share": rounded(self.r0_linear_share, 4),
+                    "r0_exchange_c": rounded(self.r0_exchange_c, 5),
+                }
+                if self.r0_linear_share is not None and self.r0_exchange_c is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -245,6 +296,8 @@ class CellModel:
                 r0_discharge_ohm=opt("r0_discharge_ohm"),
                 r1_charge_ohm=opt("r1_charge_ohm"),
                 r1_discharge_ohm=opt("r1_discharge_ohm"),
+                r0_linear_share=np.atleast_1d(arr("r0_linear_share")) if "r0_linear_share" in data else None,
+                r0_exchange_c=np.atleast_1d(arr("r0_exchange_c")) if "r0_exchange_c" in data else None,
                 hysteresis_rate=float(data.get("hysteresis_rate", 20.0)),
                 source=str(data.get("source", "")),
             )
@@ -255,6 +308,14 @@ class CellModel:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+
+
+def butler_volmer_shape(x: FloatArray, share: FloatArray | float) -> FloatArray:
+    """s + (1 - s) * asinh(x) / x (1 at x = 0): R0 at current x * I0 over its low-current limit."""
+    x = np.asarray(x, dtype=np.float64)
+    safe = np.maximum(x, 1e-12)
+    ratio = np.where(x > 1e-6, np.arcsinh(safe) / safe, 1.0 - safe * safe / 6.0)
+    return np.asarray(share + (1.0 - np.asarray(share)) * ratio, dtype=np.float64)
 
 
 def load_cell_model(path: str | Path) -> CellModel:

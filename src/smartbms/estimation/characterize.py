@@ -16,6 +16,9 @@ Method:
   exponential fit to the relaxation after the pulse (tau by a 1-D search, amplitude and asymptote linear);
   when the test has both charge and discharge pulses (>= 3 of each at every temperature, e.g. the
   HPPC's regen pulses), R0 and R1 are tabled per side as well, and the plain tables hold their mean;
+- when the test pulses at several currents (e.g. 0.25C, 1C and 2C at every SOC step), R0's fall with
+  the current is fitted per temperature (Butler-Volmer shape with an ohmic share, see
+  ``fit_current_dependence``) and the tables hold R0 at 1C; a single-level test leaves R0 constant;
 - the slow charge's SOC axis counts up from empty in units of the discharge capacity, starting where
   it passes the rested voltage that ended the slow discharge (the model's empty);
 - tables are interpolated onto one SOC grid; a single temperature is extended to others with an
@@ -26,12 +29,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from smartbms.estimation.cell_model import BoolArray, CellModel, FloatArray
+from smartbms.estimation.cell_model import BoolArray, CellModel, FloatArray, butler_volmer_shape
 from smartbms.estimation.errors import CharacterizationError
 from smartbms.estimation.traces import Trace
 
@@ -83,6 +86,10 @@ GAS_CONSTANT = 8.314
 MAX_PULSE_S = 120.0
 MIN_REST_FOR_OCV_S = 600.0
 MIN_PULSES_PER_SIDE = 3  # charge and discharge pulses are fitted apart when each side has this many
+# R0's current dependence is fitted when every temperature has pulses at two or more current levels at
+# least this far apart (ratio), with this many pulses at each level.
+MIN_CURRENT_RATIO = 1.5
+MIN_PULSES_PER_LEVEL = 3
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,7 @@ class PulseResult:
     r1_ohm: float
     tau1_s: float
     charging: bool = False  # a charge pulse (current rising from rest)
+    current_a: float = 0.0  # the pulse's current step, magnitude
 
 
 @dataclass(frozen=True)
@@ -248,7 +256,47 @@ def _fit_pulse(
     r1 = amplitude / (di * (1.0 - math.exp(-pulse_s / tau1)))
     if not r1 > 0:
         return None
-    return PulseResult(soc, float(r0), float(r1), tau1, bool(di > 0))
+    return PulseResult(soc, float(r0), float(r1), tau1, bool(di > 0), float(abs(di)))
+
+
+def fit_current_dependence(pulses: Sequence[PulseResult], capacity_ah: float) -> tuple[float, float] | None:
+    """(ohmic share s, I0 as a C-rate) of R0(I) = A(SOC) * (s + (1 - s) asinh(I/I0) / (I/I0)), or None.
+
+    A least-squares fit in log R0 over all pulses of one temperature: each SOC step (pulses within 2 %
+    SOC of each other) has its own amplitude A, solved in closed form; s and I0 are found by a grid
+    search. Needs pulses at two or more currents (MIN_CURRENT_RATIO apart, MIN_PULSES_PER_LEVEL each);
+    charge and discharge pulses are pooled by |I| (the kinetic overpotential is nearly symmetric).
+    """
+    if len(pulses) < 2 * MIN_PULSES_PER_LEVEL:
+        return None
+    c_rate = np.array([p.current_a for p in pulses]) / capacity_ah
+    if np.any(c_rate <= 0):
+        return None
+    # Current levels: clusters of C-rates within 10 % of each other.
+    levels = np.sort(c_rate)
+    edges = np.flatnonzero(levels[1:] > 1.1 * levels[:-1])
+    groups = np.split(levels, edges + 1)
+    counted = [g for g in groups if g.size >= MIN_PULSES_PER_LEVEL]
+    if len(counted) < 2 or counted[-1].mean() < MIN_CURRENT_RATIO * counted[0].mean():
+        return None
+    socs = np.array([p.soc for p in pulses])
+    order = np.argsort(-socs)
+    step = np.empty(socs.size, dtype=np.intp)
+    step[order] = np.cumsum(np.concatenate(([0], np.diff(-socs[order]) > 0.02)))
+    n_steps = int(step.max()) + 1
+    counts = np.bincount(step, minlength=n_steps).astype(np.float64)
+    log_r0 = np.log([p.r0_ohm for p in pulses])
+    best: tuple[float, float, float] | None = None
+    for share in np.linspace(0.0, 0.95, 39):
+        for i0 in np.geomspace(0.01, 30.0, 140):
+            resid = log_r0 - np.log(butler_volmer_shape(c_rate / i0, share))
+            amp = np.bincount(step, weights=resid, minlength=n_steps) / np.maximum(counts, 1.0)
+            err = resid - amp[step]
+            sse = float(err @ err)
+            if best is None or sse < best[0]:
+                best = (sse, float(share), float(i0))
+    assert best is not None
+    return best[1], best[2]
 
 
 def _table_on_grid(socs: FloatArray, values: FloatArray) -> FloatArray:
@@ -311,6 +359,19 @@ def characterize(
     mid = np.maximum.accumulate(mid + np.arange(mid.size) * 1e-5)
 
     temps = np.array(sorted(rows), dtype=np.float64)
+    # R0 against the current, when the pulses come at several currents: every pulse's R0 is then
+    # brought to 1C before it is tabled, so the tables hold R0 at 1C.
+    fits = {t: fit_current_dependence(rows[t], capacity) for t in rows}
+    current_fit = all(f is not None for f in fits.values())
+    if current_fit:
+        for t, fit in fits.items():
+            assert fit is not None
+            share, i0 = fit
+            ref = float(butler_volmer_shape(np.asarray(1.0 / i0), share))
+            at_own = butler_volmer_shape(np.array([p.current_a for p in rows[t]]) / (capacity * i0), share)
+            rows[t] = [
+                replace(p, r0_ohm=p.r0_ohm * ref / float(h)) for p, h in zip(rows[t], at_own, strict=True)
+            ]
     # Charge and discharge pulses fitted apart when every temperature has enough of both.
     sided = all(
         sum(p.charging for p in rows[t]) >= MIN_PULSES_PER_SIDE
@@ -336,22 +397,42 @@ def characterize(
             tables["r0"][j] = _table_on_grid(socs, np.array([p.r0_ohm for p in pulses]))
             tables["r1"][j] = _table_on_grid(socs, np.array([p.r1_ohm for p in pulses]))
         tau1 = float(np.median([p.tau1_s for p in pulses]))
-        fits = [(step.soc, fit_slow_rc(step, tau1)) for step in slow_rows.get(float(temp), [])]
-        good = [(s, f) for s, f in fits if f is not None]
+        slow_fits = [(step.soc, fit_slow_rc(step, tau1)) for step in slow_rows.get(float(temp), [])]
+        good = [(s, f) for s, f in slow_fits if f is not None]
         if len(good) >= 2:
             s_arr = np.array([s for s, _ in good])
             tables["r2"][j] = _table_on_grid(s_arr, np.array([f[0] for _, f in good]))
             tables["tau2"][j] = _table_on_grid(s_arr, np.array([f[1] for _, f in good]))
         else:
             have_slow = False
+    share_row = np.array([fits[float(t)][0] for t in temps]) if current_fit else None  # type: ignore[index]
+    i0_row = np.array([fits[float(t)][1] for t in temps]) if current_fit else None  # type: ignore[index]
     if have_slow:
-        _add_slow_remainder(tables, temps, slow_temp, r_eff)
+        # R0 at the slow curves' current (not at 1C) is what their polarisation contains.
+        j_slow = int(np.argmin(np.abs(temps - slow_temp)))
+        slow_factor = 1.0
+        if share_row is not None and i0_row is not None:
+            sh, i0 = float(share_row[j_slow]), float(i0_row[j_slow])
+            h = butler_volmer_shape(np.array([i_d / capacity / i0, 1.0 / i0]), sh)
+            slow_factor = float(h[0] / h[1])
+        _add_slow_remainder(tables, temps, slow_temp, r_eff, slow_factor)
     names = [Path(t.source).name for t in (slow_discharge, slow_charge, *pulse_tests)]
     source = "characterised from " + ", ".join(names) + f"; slow-curve polarisation {r_eff * 1000:.2f} mOhm"
+    if share_row is not None and i0_row is not None:
+        fitted = zip(temps, share_row, i0_row, strict=True)
+        source += (
+            "; R0 against current fitted ("
+            + ", ".join(f"{t:g} degC: I0 {i0:.3g}C, ohmic share {sh:.2f}" for t, sh, i0 in fitted)
+            + ")"
+        )
     if temps.size == 1:
         temps, tables = _arrhenius_rows(float(temps[0]), tables)
         ea_kj = ASSUMED_ACTIVATION_J_PER_MOL / 1000
         source += f"; other temperatures extrapolated (Arrhenius, Ea {ea_kj:.0f} kJ/mol)"
+        if share_row is not None and i0_row is not None:
+            # One temperature says nothing about how I0 moves with it: the fit is used at all of them.
+            share_row = np.full(temps.size, share_row[0])
+            i0_row = np.full(temps.size, i0_row[0])
     return CellModel(
         name=name or f"{chemistry} cell",
         chemistry=chemistry.upper(),
@@ -371,13 +452,15 @@ def characterize(
         r0_discharge_ohm=tables["r0_d"] if sided else None,
         r1_charge_ohm=tables["r1_c"] if sided else None,
         r1_discharge_ohm=tables["r1_d"] if sided else None,
+        r0_linear_share=share_row,
+        r0_exchange_c=i0_row,
         hysteresis_rate=hysteresis_rate,
         source=source,
     )
 
 
 def _add_slow_remainder(
-    tables: dict[str, FloatArray], temps: FloatArray, slow_temp: float, r_eff: float
+    tables: dict[str, FloatArray], temps: FloatArray, slow_temp: float, r_eff: float, r0_factor: float = 1.0
 ) -> None:
     """Fold the polarisation the pulse test's fits miss into the slow pair.
 
@@ -386,11 +469,12 @@ def _add_slow_remainder(
     steady state). The remainder r_eff - (R0 + R1 + R2) is added to R2 at every temperature (scaled
     like R0) and keeps the slow pair's fitted time constant. (It used to stretch tau2 towards an
     assumed hour; measured on PyBaMM cells, the truth settles within minutes, and the hour made the
-    model lag by 20-40 mV through a 0.5C charge and its CV taper.)
+    model lag by 20-40 mV through a 0.5C charge and its CV taper.) ``r0_factor``: R0 at the slow
+    current over the tabled R0, when R0 depends on the current.
     """
     j = int(np.argmin(np.abs(temps - slow_temp)))
     mid = (SOC_GRID >= 0.2) & (SOC_GRID <= 0.8)
-    fitted = tables["r0"][j] + tables["r1"][j] + tables["r2"][j]
+    fitted = tables["r0"][j] * r0_factor + tables["r1"][j] + tables["r2"][j]
     extra = r_eff - float(np.mean(fitted[mid]))
     if extra <= 0:
         return

@@ -371,7 +371,7 @@ class PackEstimator:
         else:
             # First guess from OCV: remove the ohmic drop, take the middle of the hysteresis band.
             mid_soc = np.full(self.n, 0.5)
-            r0 = self.tables.rc(mid_soc, self._rows)[:, 0]
+            r0 = self.tables.rc(mid_soc, self._rows)[:, 0] * self.tables.r0_factor(abs(current_a), self._rows)
             fill = float(np.mean(voltages[valid]))
             v = np.where(valid, voltages, fill) - r0 * current_a
             soc0 = np.asarray(self.model.soc_from_ocv(v), dtype=np.float64)
@@ -617,7 +617,8 @@ class PackEstimator:
             assert ekf is not None
             dv = float(np.mean(voltages - self._last_voltages))
             # Regress on the model's own R0 (without the learned scale) so the factor stays absolute.
-            model_r0 = float(np.mean(ekf.r0)) / ekf.resistance_scale
+            # R0 at the step's size: a step from or to rest measures R0 at the other end's current.
+            model_r0 = float(np.mean(ekf.r0_at(abs(di)))) / ekf.resistance_scale
             self.resistance.add_step(di, dv, model_r0, min(abs(current_a), abs(self._last_current)))
             step = self._step_resistance
             if step.add_step(di, dv, model_r0) and step.samples >= RESISTANCE_MIN_STEPS:

@@ -28,6 +28,12 @@ from smartbms.estimation.soc.tables import CellTables
 
 SECONDS_PER_HOUR = 3600.0
 REFRESH_S = 10.0  # RC parameters are re-read this often (they follow SOC slowly)
+# R0/R1 follow the current's direction (charge- or discharge-side tables) once |I| exceeds this share
+# of the capacity (C/50); below it the last side is kept. A sensor offset (up to C/100) plus noise
+# must not make a rest flap between the sides, and at such currents the R*I terms the choice affects
+# are a few tenths of a millivolt. Keeping the side also lets a step ending at rest (a pulse's end)
+# be compared with the resistance of the side it came from.
+DIRECTION_DEADBAND_C = 0.02
 
 
 class CellBankEkf:
@@ -74,20 +80,76 @@ class CellBankEkf:
         # RC parameters at the last refresh (columns R0, R1, tau1, R2, tau2) and the step factors.
         self._rc_dt = -1.0
         self._rc_age_s = 0.0
-        self.r0 = np.zeros(n)
-        self.r_total = np.zeros(n)
+        # R0 (at 1C when the model has a current dependence), R1 and R2 of the side in use.
+        self._r0_table = np.zeros(n)
+        self._r1 = np.zeros(n)
+        self._r2 = np.zeros(n)
+        self._r0 = np.zeros(n)
+        self._r_total = np.zeros(n)
+        self._rows = np.zeros(n)
         self._a1 = self._b1 = self._a2 = self._b2 = np.zeros(n)
+        # Direction of the R0/R1 side in use: +1 charge, -1 discharge (a start at rest takes discharge).
+        self.direction = -1
+        self._deadband_a = DIRECTION_DEADBAND_C * capacity_ah
+        # Both sides' (R0, R1, R1 step factor) from the last refresh: a sign change between refreshes
+        # swaps them in without another table read.
+        self._sides: tuple[tuple[FloatArray, FloatArray, FloatArray], ...] = ()
+        # R0 falling with the current (models fitted to pulses at several currents): R0 and R0 + R1 + R2
+        # at the present |current| are worked out when read (every few seconds), not on every step.
+        self._current_dependent = tables.current_dependent
+        self._current_abs_a = 0.0
+        self._r_stale = False
+
+    @property
+    def r0(self) -> FloatArray:
+        """R0 of every cell at the present current and direction (ohm)."""
+        if self._r_stale:
+            self._update_r()
+        return self._r0
+
+    @property
+    def r_total(self) -> FloatArray:
+        """R0 + R1 + R2 of every cell at the present current and direction (ohm)."""
+        if self._r_stale:
+            self._update_r()
+        return self._r_total
+
+    def r0_at(self, current_abs_a: float) -> FloatArray:
+        """R0 of the side in use at another |current| (r0 itself without a current dependence)."""
+        if not self._current_dependent:
+            return self.r0
+        out: FloatArray = self._r0_table * self.tables.r0_factor(current_abs_a, self._rows)
+        return out
+
+    def _update_r(self) -> None:
+        self._r_stale = False
+        if self._current_dependent:
+            self._r0 = self._r0_table * self.tables.r0_factor(self._current_abs_a, self._rows)
+        else:
+            self._r0 = self._r0_table
+        self._r_total = self._r0 + self._r1 + self._r2
 
     def _refresh_rc(self, dt_s: float, temp_rows: FloatArray) -> None:
         rc = self.tables.rc(self.soc, temp_rows)
         k = self.resistance_scale
-        r0, r1, tau1, r2, tau2 = rc[:, 0] * k, rc[:, 1] * k, rc[:, 2], rc[:, 3] * k, rc[:, 4]
-        self.r0 = r0
-        self.r_total = r0 + r1 + r2
+        tau1, r2, tau2 = rc[:, 2], rc[:, 3] * k, rc[:, 4]
         self._a1 = np.exp(-dt_s / tau1)
-        self._b1 = r1 * (1.0 - self._a1)
         self._a2 = np.exp(-dt_s / tau2)
         self._b2 = r2 * (1.0 - self._a2)
+        self._r2 = r2
+        self._rows = temp_rows
+        if self.tables.directional:
+            one_minus_a1 = 1.0 - self._a1
+            sides = []
+            for col in (7, 5):  # discharge side (columns 7, 8) first: index (direction + 1) // 2
+                r0, r1 = rc[:, col] * k, rc[:, col + 1] * k
+                sides.append((r0, r1, r1 * one_minus_a1))
+            self._sides = tuple(sides)
+            self._r0_table, self._r1, self._b1 = self._sides[(self.direction + 1) // 2]
+        else:
+            self._r0_table, self._r1 = rc[:, 0] * k, rc[:, 1] * k
+            self._b1 = self._r1 * (1.0 - self._a1)
+        self._update_r()
         self._rc_dt = dt_s
         self._rc_age_s = 0.0
 
@@ -95,6 +157,16 @@ class CellBankEkf:
         self, dt_s: float, current_a: float, temp_rows: FloatArray, rows_changed: bool = True
     ) -> None:
         """Advance every cell by ``dt_s`` under the measured pack current."""
+        if self.tables.directional and abs(current_a) > self._deadband_a:
+            direction = 1 if current_a > 0 else -1
+            if direction != self.direction:
+                self.direction = direction
+                if self._sides:
+                    self._r0_table, self._r1, self._b1 = self._sides[(direction + 1) // 2]
+                    self._r_stale = True
+        if self._current_dependent:
+            self._current_abs_a = abs(current_a)
+            self._r_stale = True
         # RC parameters change slowly with SOC: re-read them every REFRESH_S or on any other change.
         if rows_changed or dt_s != self._rc_dt or self._rc_age_s >= REFRESH_S:
             self._refresh_rc(dt_s, temp_rows)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from smartbms.estimation.cell_model import CellModel, FloatArray
+from smartbms.estimation.cell_model import CellModel, FloatArray, butler_volmer_shape
 
 OCV_POINTS = 10_000  # SOC steps of 0.01 %: nearest-point lookup is then as good as interpolation
 RC_POINTS = 100  # SOC steps of 1 %
 T_MIN_C, T_MAX_C = -40, 80  # 1 degC rows; sensors outside are clamped
+RC_COLUMNS = 9  # R0, R1, tau1, R2, tau2, R0 charge, R1 charge, R0 discharge, R1 discharge
 
 
 class CellTables:
@@ -28,12 +29,31 @@ class CellTables:
         scale = model.capacity_ah / capacity_ah
         rc_soc = np.linspace(0.0, 1.0, RC_POINTS + 1)
         temps = np.arange(T_MIN_C, T_MAX_C + 1, dtype=np.float64)
-        # Axis 2: R0, R1, tau1, R2, tau2.
-        rc = np.empty((temps.size, rc_soc.size, 5))
+        # Axis 2: R0, R1, tau1, R2, tau2 (the mean of both directions), then the charge-side R0, R1 and
+        # the discharge-side R0, R1. A model without directional tables repeats the mean there, so a
+        # reader of either side gets exactly what it got before the sides existed.
+        rc = np.empty((temps.size, rc_soc.size, RC_COLUMNS))
         for i, t in enumerate(temps):
-            for j, table in enumerate(model.rc_tables_at(float(t))):
-                rc[i, :, j] = np.interp(rc_soc, model.soc_grid, table) * (scale if j in (0, 1, 3) else 1.0)
+            mean = model.rc_tables_at(float(t))
+            charge = model.rc_tables_at(float(t), 1)[:2]
+            discharge = model.rc_tables_at(float(t), -1)[:2]
+            for j, table in enumerate((*mean, *charge, *discharge)):
+                rc[i, :, j] = np.interp(rc_soc, model.soc_grid, table) * (1.0 if j in (2, 4) else scale)
         self.rc_table = rc
+        self.directional = model.has_directional_resistance
+        # R0 against the current (see CellModel.r0_current_factor), per 1 degC row, currents in pack amps.
+        self.current_dependent = model.has_current_dependence
+        self.r0_share = np.zeros(temps.size)
+        self.r0_inv_i0_a = np.zeros(temps.size)
+        self.r0_inv_ref = np.ones(temps.size)
+        if self.current_dependent:
+            for i, t in enumerate(temps):
+                params = model.r0_current_params_at(float(t))
+                assert params is not None
+                share, i0_c = params
+                self.r0_share[i] = share
+                self.r0_inv_i0_a[i] = 1.0 / (i0_c * capacity_ah)
+                self.r0_inv_ref[i] = 1.0 / float(butler_volmer_shape(np.asarray(1.0 / i0_c), share))
 
     def ocv(self, soc: FloatArray, hysteresis: FloatArray) -> tuple[FloatArray, FloatArray]:
         """OCV and its slope dOCV/dSOC (per unit SOC) for each cell."""
@@ -41,13 +61,29 @@ class CellTables:
         return self.ocv_mid.take(i) + hysteresis * self.ocv_half.take(i), self.slope.take(i)
 
     def rc(self, soc: FloatArray, temp_rows: FloatArray) -> FloatArray:
-        """Columns R0, R1, tau1, R2, tau2 (one row per cell) at each cell's SOC and temperature row."""
+        """Columns R0, R1, tau1, R2, tau2 (one row per cell) at each cell's SOC and temperature row.
+
+        Then R0, R1 of the charge side and R0, R1 of the discharge side (columns 5-8; the mean again for
+        a model without directional tables).
+        """
         x = np.minimum(np.maximum(soc, 0.0), 1.0) * RC_POINTS
         i = np.minimum(x.astype(np.intp), RC_POINTS - 1)
         t = temp_rows.astype(np.intp)
         lo = self.rc_table[t, i]
         out: FloatArray = lo + (x - i)[:, None] * (self.rc_table[t, i + 1] - lo)
         return out
+
+    def r0_factor(self, current_abs_a: float, temp_rows: FloatArray) -> FloatArray:
+        """R0 at ``current_abs_a`` over the tabled R0 (at 1C) for each cell's temperature row.
+
+        All ones for a model without a current dependence.
+        """
+        t = temp_rows.astype(np.intp)
+        if not self.current_dependent:
+            return np.ones(t.size)
+        share = self.r0_share.take(t)
+        out: FloatArray = butler_volmer_shape(current_abs_a * self.r0_inv_i0_a.take(t), share)
+        return out * self.r0_inv_ref.take(t)
 
 
 def temperature_rows(temperatures_c: FloatArray) -> FloatArray:

@@ -48,6 +48,14 @@ def run_lab_tests(spec: CellSpec, temperatures_c: tuple[float, ...] = (25.0,)) -
             "Rest for 60 seconds",
             f"Charge at 0.75C for 10 seconds or until {hi} V",
             "Rest for 60 seconds",
+            # Pulses at more currents, as labs run HPPC at several rates: R0 falls with the current
+            # (charge-transfer kinetics), strongly in the cold.
+            f"Discharge at 0.25C for 10 seconds or until {lo} V",
+            "Rest for 60 seconds",
+            f"Charge at 0.25C for 10 seconds or until {hi} V",
+            "Rest for 60 seconds",
+            f"Discharge at 2C for 10 seconds or until {lo} V",
+            "Rest for 60 seconds",
         )
         steps: list[str] = ["Rest for 10 minutes"]
         for _ in range(PULSE_LEVELS):

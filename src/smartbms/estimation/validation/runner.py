@@ -285,7 +285,10 @@ def _score_case(
     t = measured.time_s
     err = result.soc_pct - truth_pct
     after_sync = [float(abs(err[min(k + 1, err.size - 1)])) for k in result.sync_indices]
-    between = float(np.max(np.abs(err[result.sync_indices[0] :]))) if result.sync_indices else math.nan
+    # The sample a sync happens on still carries the estimate from before it (the sync is applied after
+    # publishing): "between syncs" starts with the first estimate the sync produced.
+    first = result.sync_indices[0] + 1 if result.sync_indices else err.size
+    between = float(np.max(np.abs(err[first:]))) if first < err.size else math.nan
     est = result.estimator
     return CaseResult(
         cell=key,
