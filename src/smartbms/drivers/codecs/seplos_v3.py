@@ -207,17 +207,8 @@ SETTINGS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in (
         *(
-            _spec(f"pack_{side}_{level}v", "V", 16.0, 72.0, f"pack {name}, {label}", _PACK)
-            for side, name in (("ov", "over-voltage"), ("uv", "under-voltage"))
-            for level, label in (
-                ("warn_release_", "alarm recovery"),
-                ("warn_", "alarm"),
-                ("release_", "protection recovery"),
-                ("", "protection"),
-            )
-        ),
-        *(
-            _spec(f"cell_{side}_{level}v", "V", 2.0, 4.5, f"cell {name}, {label}", _CELL)
+            _spec(f"{what}_{side}_{level}v", "V", low, high, f"{what} {name}, {label}", source)
+            for what, low, high, source in (("pack", 16.0, 72.0, _PACK), ("cell", 2.0, 4.5, _CELL))
             for side, name in (("ov", "over-voltage"), ("uv", "under-voltage"))
             for level, label in (
                 ("warn_release_", "alarm recovery"),
