@@ -11,7 +11,7 @@ import multiprocessing
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -157,7 +157,8 @@ def _pool(jobs: int) -> Any:
 
 
 class _InlinePool:
-    """The executor interface, run in this process (``jobs=1``; also keeps tracebacks simple)."""
+    """The executor interface in this process (``jobs=1``): each job runs when its result is asked
+    for, so progress is printed as the sweep goes and tracebacks stay simple."""
 
     def __enter__(self) -> _InlinePool:
         return self
@@ -165,10 +166,16 @@ class _InlinePool:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        future.set_result(fn(*args))
-        return future
+    def submit(self, fn: Callable[..., Any], *args: Any) -> _Deferred:
+        return _Deferred(fn, args)
+
+
+class _Deferred:
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self._fn, self._args = fn, args
+
+    def result(self) -> Any:
+        return self._fn(*self._args)
 
 
 def _report(lines: list[str], progress: Callable[[str], None]) -> None:
