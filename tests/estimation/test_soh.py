@@ -89,3 +89,33 @@ def test_rests_read_the_current_sensor_offset() -> None:
     zero = est._zero_offset()
     assert zero is not None
     assert zero[0] == pytest.approx(offset, abs=0.002)
+
+
+def _rest_until_reading(last_current_a: float, last_drop_v: float) -> object:
+    """A load, then a rest up to the sample its first OCV reading falls on, which carries this current."""
+    from smartbms.estimation.pack import PackEstimator
+
+    est = PackEstimator(chemistry="NMC", cells_series=1, capacity_ah=5.0, initial_soc_pct=20.0)
+    ocv = float(est.model.ocv(0.2, 0.0))
+    t = 0.0
+    for _ in range(300):
+        t += 1.0
+        est.update(timestamp=t, current_a=-2.0, cell_voltages_v=[ocv - 0.05], temperatures_c=[-10.0])
+    while est._rest_s + 1.0 < est.defaults.rest_time_s:
+        t += 1.0
+        est.update(timestamp=t, current_a=0.0, cell_voltages_v=[ocv], temperatures_c=[-10.0])
+    # The rest clock runs on a filtered current: the first sample of a load still reads as rest.
+    t += 1.0
+    v = ocv - last_drop_v
+    est.update(timestamp=t, current_a=last_current_a, cell_voltages_v=[v], temperatures_c=[-10.0])
+    return est
+
+
+def test_a_load_starting_at_the_rest_reading_is_no_ocv_anchor() -> None:
+    quiet = _rest_until_reading(0.0, 0.0)
+    assert quiet.counters.rest_anchors == 1  # type: ignore[attr-defined]
+    assert quiet.capacity._last.soc == pytest.approx(0.2, abs=0.01)  # type: ignore[attr-defined]
+    # A cold cell's first second of a drive: C/6 and 60 mV below OCV would read as SOC far too low.
+    loaded = _rest_until_reading(-0.8, 0.06)
+    assert loaded.counters.rest_anchors == 0  # type: ignore[attr-defined]
+    assert loaded.capacity._last is None  # type: ignore[attr-defined]
