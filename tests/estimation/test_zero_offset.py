@@ -115,3 +115,24 @@ def test_a_quiet_load_after_a_true_rest_is_not_taken_for_offset() -> None:
     assert est.current_offset_a == pytest.approx(learned, abs=0.05)
     # The load was counted (2 % SOC), not explained away as offset.
     assert abs(err) < 0.7
+
+
+def test_an_offset_at_the_rest_band_is_still_read_at_10_s_sampling() -> None:
+    # The worst sensor the design note lists (C/100) sits right on the rest band. At 10 s sampling the
+    # smoothed current carries most of the sensor noise, so without a noise margin the rest restarted
+    # every few samples and was never read (a PyBaMM LFP run drifted 6 % SOC overnight).
+    offset = -CAP / 101.0
+    est, plant = lfp()
+    rng = np.random.default_rng(3)
+    t = 0.0
+    for _ in range(360):  # one hour of rest, a sample every 10 s
+        t += 10.0
+        v = plant.step(0.0, 10.0)
+        est.update(
+            timestamp=t,
+            current_a=offset + float(rng.normal(0.0, CAP / 500.0)),
+            cell_voltages_v=[v],
+            temperatures_c=[25.0],
+        )
+    assert est.counters.zero_offset_fusions >= 1
+    assert est.current_offset_a == pytest.approx(offset, abs=0.05)

@@ -36,6 +36,7 @@ REST_FILTER_S = 20.0
 # filter; later ones only move the capacity anchor of that rest (the cell has relaxed further).
 REST_READING_AT = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, math.inf)
 # Zero-current reading of the current sensor in rests, for the charge counted between anchors:
+ZERO_SAMPLE_NOISE_FILTERED = 3.0  # sigmas of the smoothed current's noise the rest band also admits
 ZERO_SAMPLE_NOISE = 4.0  # a sample further than this many noise sigmas beyond the rest band is load
 ZERO_MIN_S = 300.0  # rested seconds before a rest's mean current counts as the sensor's offset
 ZERO_FORGET = 0.5  # weight kept by older rests when a new one is committed (offset drifts with T)
@@ -410,6 +411,8 @@ class PackEstimator:
             offset_sigma0_a=self.nominal_capacity_ah / 400.0,
             current_noise_a=self.current_noise_a,
             offset_walk_a_per_sqrt_h=self.nominal_capacity_ah / 2000.0,
+            soc_walk_per_sqrt_h=self.defaults.soc_walk_per_sqrt_h,
+            count_scale_error=self.defaults.count_scale_error,
         )
         self._ekf = ekf
         self._last_t = timestamp
@@ -468,7 +471,11 @@ class PackEstimator:
         alpha = min(1.0, dt / REST_FILTER_S)
         self._rest_current_filtered += alpha * (current_a - self._rest_current_filtered)
         offset = float(self._ekf.offset[0]) if self._ekf is not None else 0.0
-        if abs(self._rest_current_filtered - offset) <= self._rest_current_a:
+        # The band is widened by 3 sigma of the smoothed sensor noise: at 10 s sampling the smoothing
+        # spans two samples, and an offset near the C/100 band (before a rest has read it) would
+        # otherwise flicker in and out of rest and never let one last long enough to be read.
+        noise = ZERO_SAMPLE_NOISE_FILTERED * self.current_noise_a * math.sqrt(alpha / (2.0 - alpha))
+        if abs(self._rest_current_filtered - offset) <= self._rest_current_a + noise:
             self._rest_s += dt
             # In a rest the true current is (nearly) zero: what the sensor reads is its offset. Samples
             # from the load on either side (the filter lags) fall outside the band and are left out.

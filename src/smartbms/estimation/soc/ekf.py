@@ -34,6 +34,9 @@ REFRESH_S = 10.0  # RC parameters are re-read this often (they follow SOC slowly
 # are a few tenths of a millivolt. Keeping the side also lets a step ending at rest (a pulse's end)
 # be compared with the resistance of the side it came from.
 DIRECTION_DEADBAND_C = 0.02
+# A relative counting error is systematic over a swing, not white per sample: its variance is spread
+# over a typical swing of this much SOC (a wider swing is then slightly under-, a narrower over-stated).
+COUNT_ERROR_SPAN = 0.3
 
 
 class CellBankEkf:
@@ -51,6 +54,7 @@ class CellBankEkf:
         current_gain_error: float = 0.01,
         offset_walk_a_per_sqrt_h: float,
         soc_walk_per_sqrt_h: float = 0.01,
+        count_scale_error: float = 0.0,
         voltage_bias_sigma0_v: float = 0.002,
         voltage_bias_walk_v_per_sqrt_h: float = 0.001,
     ) -> None:
@@ -74,6 +78,9 @@ class CellBankEkf:
         self.current_gain_error = current_gain_error
         self.offset_walk_var_per_s = offset_walk_a_per_sqrt_h**2 / SECONDS_PER_HOUR
         self.soc_walk_var_per_s = soc_walk_per_sqrt_h**2 / SECONDS_PER_HOUR
+        # Counting errors that scale with the charge moved (a wrong capacity, the sensor's gain): added
+        # per unit of SOC counted, so that a swing of COUNT_ERROR_SPAN gains count_scale_error of it.
+        self.count_var_per_soc = count_scale_error**2 * COUNT_ERROR_SPAN
         self.rejected_measurements = 0
         # Learned resistance relative to the model (ageing, a wrong capacity scaling), set by the pack.
         self.resistance_scale = 1.0
@@ -184,6 +191,8 @@ class CellBankEkf:
         c = -dt_s / q_as
         # Counting error: sensor noise, gain error on this current, plus a slow model random walk.
         count_var = (self.current_noise_a * c) ** 2 + (self.current_gain_error * current_a * c) ** 2
+        if self.count_var_per_soc:
+            count_var += self.count_var_per_soc * abs(current_a * c)
         p01, p11 = self.p01, self.p11
         self.p00 = self.p00 + (2.0 * c) * p01 + (c * c) * p11 + (count_var + self.soc_walk_var_per_s * dt_s)
         self.p01 = p01 + c * p11
