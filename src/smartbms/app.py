@@ -144,13 +144,38 @@ def build_main_job(
         from smartbms.estimation.pack import PackEstimator
 
         estimator = PackEstimator.from_settings(settings)
+    state_store = _estimator_state_store(data_dir, estimator, event_log, restore_soc=board is not None)
     balancer = None
     if _has("smartbms.balancing") and hasattr(importlib.import_module("smartbms.balancing"), "make_balancer"):
         balancer = importlib.import_module("smartbms.balancing").make_balancer(settings)
     controller = Controller(
         settings, source, actuator, estimator=estimator, balancer=balancer, event_log=event_log
     )
+    if state_store is not None:
+        controller.add_publisher(state_store.on_snapshot)
+        closers.append(state_store)  # saves once more at shutdown, before the event log closes
     return MainJob(controller=controller, settings_path=path, data_dir=data_dir, closers=closers)
+
+
+def _estimator_state_store(data_dir: Path, estimator: Any, event_log: EventLog, *, restore_soc: bool) -> Any:
+    """Learned capacity, resistance, sensor offset and (for a real board) SOC survive a restart.
+
+    The simulated default starts a fresh pack every run, so only what it taught about the cells is
+    restored there, not its SOC.
+    """
+    if estimator is None or not hasattr(estimator, "export_state"):
+        return None
+    from smartbms.estimation.state import STATE_FILE_NAME, EstimatorStateStore
+
+    def note(text: str) -> None:
+        log.warning("%s", text)
+        event_log.append([Event(time.time(), EventKind.STATE, "estimator-state", text, {})])
+
+    store = EstimatorStateStore(
+        data_dir / STATE_FILE_NAME, estimator, restore_soc=restore_soc, on_problem=note
+    )
+    store.load()
+    return store
 
 
 def start_dashboard(job: MainJob, host: str, port: int) -> str | None:

@@ -185,3 +185,37 @@ def test_run_with_uplink_but_no_token_is_a_clear_error(
         ]
     )
     assert code == 1 and "--device-token" in capsys.readouterr().err
+
+
+def test_run_keeps_what_the_estimator_learned_across_a_restart(tmp_path: Path) -> None:
+    pytest.importorskip("smartbms.sim.pack_source")
+    data = tmp_path / "data"
+    args = ("run", "--data-dir", str(data), "--speed", "0", "--duration", "120", "--no-server")
+    assert smartbms(*args).returncode == 0
+    path = data / "estimator_state.json"
+    state = json.loads(path.read_text())
+    nominal = state["nominal_capacity_ah"]
+    assert state["filter"] is not None and len(state["filter"]["soc"]) == state["cells_series"]
+    # As if a full cycle had measured 94 % of the nameplate: the next run starts from it and keeps it.
+    state["capacity"] = {
+        "capacity_ah": 0.94 * nominal,
+        "weight": 1.0,
+        "weighted_sum": 0.94 * nominal,
+        "samples": 1,
+    }
+    path.write_text(json.dumps(state))
+    assert smartbms(*args).returncode == 0
+    assert json.loads(path.read_text())["capacity"]["capacity_ah"] == pytest.approx(0.94 * nominal)
+
+
+def test_run_with_a_corrupt_estimator_state_starts_fresh_logs_it_and_rewrites_it(tmp_path: Path) -> None:
+    pytest.importorskip("smartbms.sim.pack_source")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "estimator_state.json").write_text("{half a file")
+    result = smartbms("run", "--data-dir", str(data), "--speed", "0", "--duration", "60", "--no-server")
+    assert result.returncode == 0, result.stderr
+    events = json.loads(smartbms("events", "--data-dir", str(data), "--json").stdout)
+    notes = [e["message"] for e in events if e["code"] == "estimator-state"]
+    assert notes and "not an estimator state" in notes[0]
+    assert json.loads((data / "estimator_state.json").read_text())["version"] == 1

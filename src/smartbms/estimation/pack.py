@@ -27,6 +27,7 @@ from smartbms.estimation.soc.tables import CellTables, temperature_rows
 from smartbms.estimation.sof.limits import ChargeDischargeLimits, LimitSettings
 from smartbms.estimation.soh.capacity import Anchor, CapacityEstimator
 from smartbms.estimation.soh.resistance import ResistanceEstimator
+from smartbms.estimation.state import STATE_VERSION, EstimatorStateError
 
 MAX_INTEGRATION_GAP_S = 300.0  # longer gaps: the current in between is unknown
 SYNC_HOLD_S = 60.0
@@ -64,6 +65,13 @@ SYNC_SIGMA = 0.005
 SYNC_REARM_DROP = 0.05
 UNCERTAIN_START_VAR = 0.03**2
 REST_ANCHOR_MAX_SIGMA = 0.03
+# A restored SOC: widened by this for what the save missed, and by self-discharge (about 3 % a month
+# for LFP, with as much uncertainty) per day away; not used after a month away, or when the first
+# voltage rules it out by this many sigmas.
+RESTORE_SOC_SIGMA = 0.01
+SELF_DISCHARGE_SIGMA_PER_DAY = 0.001
+RESTORE_MAX_GAP_S = 30 * 86400.0
+RESTORE_DISAGREEMENT_SIGMAS = 3.0
 TEMPERATURE_TOLERANCE_C = 0.25  # readings closer than this to the cached ones reuse them
 # Voltage trust, tuned on Chen2020 and Prada2013 only (the held-out cells never informed them):
 LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
@@ -102,6 +110,10 @@ class EstimatorCounters:
     zero_offset_fusions: int = 0  # rest readings fused into the filter's current offset
     implausible_zero_readings: int = 0  # rest readings too large for a sensor offset (a real load)
     inconsistent_zero_readings: int = 0  # rest readings far from the offset already known (a real load)
+    restored_soc: int = 0  # starts from a saved SOC
+    restored_soc_discarded: int = (
+        0  # saved SOCs not used: time away unknown or too long, or the voltage disagreed
+    )
 
 
 class PackEstimator:
@@ -218,6 +230,7 @@ class PackEstimator:
         self._offset_read = False  # the filter's offset has fused a zero reading
         self._rest_anchor = False  # the present rest has given a capacity anchor
         self._pending_soc_pct: float | None = None
+        self._saved_filter: dict[str, Any] | None = None  # from restore_state, applied at the first sample
         self._estimate: PackEstimate | None = None
 
     @classmethod
@@ -384,28 +397,20 @@ class PackEstimator:
     def _start(
         self, timestamp: float, current_a: float, voltages: FloatArray, valid: BoolArray, temps: FloatArray
     ) -> CellBankEkf:
+        restored = self._restored_soc(timestamp, current_a, voltages, valid)
         if self._pending_soc_pct is not None:
             soc0 = np.full(self.n, self._pending_soc_pct / 100.0)
             sigma0 = 0.01 if self._pending_soc_pct >= 100.0 else 0.02
+        elif restored is not None:
+            soc0, sigma0 = restored
         elif self._initial_soc_pct is not None:
             soc0 = np.full(self.n, min(100.0, max(0.0, self._initial_soc_pct)) / 100.0)
             sigma0 = self._initial_sigma
         else:
-            # First guess from OCV: remove the ohmic drop, take the middle of the hysteresis band.
-            mid_soc = np.full(self.n, 0.5)
-            r0 = self.tables.rc(mid_soc, self._rows)[:, 0] * self.tables.r0_factor(abs(current_a), self._rows)
-            fill = float(np.mean(voltages[valid]))
-            v = np.where(valid, voltages, fill) - r0 * current_a
-            soc0 = np.asarray(self.model.soc_from_ocv(v), dtype=np.float64)
-            slope = np.maximum(self.model.ocv_slope(soc0), 1e-3)
-            # Under load the RC voltage is unknown too; the flat LFP plateau gives a wide sigma.
-            v_err = (0.005 if abs(current_a) < 0.02 * self.nominal_capacity_ah else 0.03) + float(
-                np.max(self.model.ocv(soc0, 1.0) - self.model.ocv(soc0, 0.0))
-            )
-            sigma0 = float(np.clip(np.max(v_err / slope), 0.02, 0.3))
+            soc0, sigma0 = self._ocv_guess(current_a, voltages, valid)
         ekf = CellBankEkf(
             self.tables,
-            self.nominal_capacity_ah,
+            self.capacity.capacity_ah,  # the nameplate, or what a restored state learned
             soc0,
             soc_sigma0=sigma0,
             offset_sigma0_a=self.nominal_capacity_ah / 400.0,
@@ -415,11 +420,182 @@ class PackEstimator:
             count_scale_error=self.defaults.count_scale_error,
         )
         self._ekf = ekf
+        saved = self._saved_filter
+        if saved is not None:
+            # What the filter knew of the sensors outlives SOC: the current offset and, with a
+            # restored SOC, the voltage bias and the hysteresis branch (the RC pairs have relaxed).
+            gap_h = max(0.0, timestamp - saved["time"]) / 3600.0 if saved["time"] is not None else 24.0
+            ekf.offset = np.full(self.n, saved["offset_a"])
+            ekf.p11 = np.full(
+                self.n,
+                min(
+                    (self.nominal_capacity_ah / 400.0) ** 2,
+                    saved["offset_var"] + ekf.offset_walk_var_per_s * 3600.0 * gap_h,
+                ),
+            )
+            self._offset_read = bool(saved["offset_read"])
+            if restored is not None and self._pending_soc_pct is None:
+                ekf.hyst = np.asarray(saved["hysteresis"], dtype=np.float64).copy()
+                ekf.vbias = np.asarray(saved["vbias_v"], dtype=np.float64).copy()
+                ekf.p22 = (
+                    np.asarray(saved["vbias_var"], dtype=np.float64)
+                    + ekf.vbias_walk_var_per_s * 3600.0 * gap_h
+                )
+            self._saved_filter = None
         self._last_t = timestamp
         self._last_current = current_a
         self._last_voltages = np.where(valid, voltages, np.nan)
         self._last_all_valid = bool(valid.all())
         return ekf
+
+    def _ocv_guess(
+        self, current_a: float, voltages: FloatArray, valid: BoolArray
+    ) -> tuple[FloatArray, float]:
+        """First guess from OCV: remove the ohmic drop, take the middle of the hysteresis band."""
+        mid_soc = np.full(self.n, 0.5)
+        r0 = self.tables.rc(mid_soc, self._rows)[:, 0] * self.tables.r0_factor(abs(current_a), self._rows)
+        fill = float(np.mean(voltages[valid]))
+        v = np.where(valid, voltages, fill) - r0 * current_a
+        soc0 = np.asarray(self.model.soc_from_ocv(v), dtype=np.float64)
+        slope = np.maximum(self.model.ocv_slope(soc0), 1e-3)
+        # Under load the RC voltage is unknown too; the flat LFP plateau gives a wide sigma.
+        v_err = (0.005 if abs(current_a) < 0.02 * self.nominal_capacity_ah else 0.03) + float(
+            np.max(self.model.ocv(soc0, 1.0) - self.model.ocv(soc0, 0.0))
+        )
+        return soc0, float(np.clip(np.max(v_err / slope), 0.02, 0.3))
+
+    def _restored_soc(
+        self, timestamp: float, current_a: float, voltages: FloatArray, valid: BoolArray
+    ) -> tuple[FloatArray, float] | None:
+        """The saved SOC, widened for the time away, unless the first voltage contradicts it."""
+        saved = self._saved_filter
+        if saved is None or saved["soc"] is None:
+            return None
+        gap_s = timestamp - saved["time"] if saved["time"] is not None else math.nan
+        if not 0.0 <= gap_s <= RESTORE_MAX_GAP_S:
+            # Unknown or too long a time away (or a clock that went back): start from the voltage.
+            self.counters.restored_soc_discarded += 1
+            return None
+        soc = np.asarray(saved["soc"], dtype=np.float64)
+        days = gap_s / 86400.0
+        sigma = np.sqrt(
+            np.asarray(saved["soc_sigma"], dtype=np.float64) ** 2
+            + RESTORE_SOC_SIGMA**2
+            + (SELF_DISCHARGE_SIGMA_PER_DAY * days) ** 2
+        )
+        # The pack may have been used while we were away (a charger or inverter running without
+        # the BMS computer): a saved SOC the voltage rules out is dropped for the voltage's guess.
+        guess, guess_sigma = self._ocv_guess(current_a, voltages, valid)
+        bound = RESTORE_DISAGREEMENT_SIGMAS * np.hypot(sigma, guess_sigma)
+        if bool(np.any(valid & (np.abs(soc - guess) > bound))):
+            self.counters.restored_soc_discarded += 1
+            return None
+        self.counters.restored_soc += 1
+        return soc, float(np.max(sigma))
+
+    # --- persistence (plain dicts; smartbms.estimation.state writes them to disk) ---------------
+
+    def export_state(self) -> dict[str, Any]:
+        """What this estimator has learned, as JSON-ready data, for ``restore_state`` after a restart."""
+        ekf = self._ekf
+        state: dict[str, Any] = {
+            "version": STATE_VERSION,
+            "chemistry": self.chemistry,
+            "cells_series": self.n,
+            "nominal_capacity_ah": self.nominal_capacity_ah,
+            "model": self.model.name,
+            "last_sample_time": self._last_t,
+            "capacity": self.capacity.learned(),
+            "resistance": self.resistance.learned(),
+            "step_resistance": self._step_resistance.learned(),
+            "zero_offset": {"offset_a": self._zero_offset_a, "weight_s": self._zero_weight_s},
+            "filter": None,
+        }
+        if ekf is not None:
+            state["filter"] = {
+                "soc": [float(x) for x in ekf.soc],
+                "soc_sigma": [float(math.sqrt(x)) for x in ekf.p00],
+                "hysteresis": [float(x) for x in ekf.hyst],
+                "vbias_v": [float(x) for x in ekf.vbias],
+                "vbias_var": [float(x) for x in ekf.p22],
+                "offset_a": float(np.mean(ekf.offset)),
+                "offset_var": float(np.max(ekf.p11)),
+                "offset_read": self._offset_read,
+            }
+        elif self._saved_filter is not None:  # restored but no sample since: keep what was restored
+            saved = self._saved_filter
+            state["last_sample_time"] = saved["time"]
+            state["filter"] = {k: v for k, v in saved.items() if k != "time"}
+        return state
+
+    def restore_state(self, state: dict[str, Any], *, restore_soc: bool = True) -> None:
+        """Take over a state ``export_state`` wrote, before the first sample.
+
+        Raises EstimatorStateError when it belongs to another pack (chemistry, cell count, nominal
+        capacity) or is malformed; nothing is changed then. Capacity, resistance and the sensor
+        offset are always taken; SOC only with ``restore_soc``, and at the first sample only if the
+        time away is known and under RESTORE_MAX_GAP_S and the voltage does not contradict it.
+        """
+        if self._ekf is not None:
+            raise EstimatorStateError("estimator state can only be restored before the first sample")
+        for key, mine in (
+            ("chemistry", self.chemistry),
+            ("cells_series", self.n),
+            ("nominal_capacity_ah", self.nominal_capacity_ah),
+        ):
+            if state.get(key) != mine:
+                raise EstimatorStateError(
+                    f"estimator state is for {key} {state.get(key)!r}, this pack has {mine!r}"
+                )
+        try:
+            capacity, resistance, step = (
+                CapacityEstimator(self.nominal_capacity_ah),
+                ResistanceEstimator(
+                    min_step_a=self.resistance.min_step_a, max_base_a=self.resistance.max_base_a
+                ),
+                ResistanceEstimator(min_step_a=self._step_resistance.min_step_a),
+            )
+            capacity.restore(state["capacity"])
+            resistance.restore(state["resistance"])
+            step.restore(state["step_resistance"])
+            zero = state["zero_offset"]
+            zero_offset, zero_weight = float(zero["offset_a"]), float(zero["weight_s"])
+            saved_filter = self._parse_filter(state.get("filter"), state.get("last_sample_time"), restore_soc)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EstimatorStateError(f"estimator state is malformed: {type(exc).__name__}: {exc}") from exc
+        if not (abs(zero_offset) <= self.max_sensor_offset_a + 1e-12 and zero_weight >= 0.0):
+            raise EstimatorStateError(f"estimator state: sensor offset {zero_offset:g} A is not plausible")
+        self.capacity, self.resistance, self._step_resistance = capacity, resistance, step
+        self._zero_offset_a, self._zero_weight_s = zero_offset, zero_weight
+        self._saved_filter = saved_filter
+
+    def _parse_filter(self, data: Any, saved_time: Any, restore_soc: bool) -> dict[str, Any] | None:
+        if data is None:
+            return None
+
+        def cells(key: str, lo: float, hi: float) -> list[float]:
+            values = [float(x) for x in data[key]]
+            if len(values) != self.n or not all(lo <= x <= hi for x in values):
+                raise ValueError(f"filter {key} must be {self.n} values in {lo:g}..{hi:g}")
+            return values
+
+        offset = float(data["offset_a"])
+        if not abs(offset) <= self.max_sensor_offset_a + 1e-12:
+            raise ValueError(f"filter offset {offset:g} A is beyond a plausible sensor offset")
+        time_s = float(saved_time) if saved_time is not None else None
+        if time_s is not None and not math.isfinite(time_s):
+            raise ValueError("last_sample_time must be finite")
+        return {
+            "time": time_s,
+            "soc": cells("soc", -0.02, 1.02) if restore_soc else None,
+            "soc_sigma": cells("soc_sigma", 0.0, 1.0),
+            "hysteresis": cells("hysteresis", -1.0, 1.0),
+            "vbias_v": cells("vbias_v", -0.1, 0.1),
+            "vbias_var": cells("vbias_var", 0.0, 0.01),
+            "offset_a": offset,
+            "offset_var": max(0.0, float(data["offset_var"])),
+            "offset_read": bool(data["offset_read"]),
+        }
 
     def _cell_array(self, cell_voltages_v: Sequence[float]) -> FloatArray:
         v = np.array(cell_voltages_v, dtype=np.float64).ravel()

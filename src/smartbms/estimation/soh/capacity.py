@@ -128,3 +128,25 @@ class CapacityEstimator:
 
     def soh_pct(self) -> float:
         return 100.0 * self.capacity_ah / self.nominal_capacity_ah
+
+    def learned(self) -> dict[str, float]:
+        """What the samples so far taught, to carry over a restart (the anchors are not: the counters
+        they refer to start again from zero)."""
+        return {
+            "capacity_ah": self.capacity_ah,
+            "weight": self._weight,
+            "weighted_sum": self._weighted_sum,
+            "samples": self.samples,
+        }
+
+    def restore(self, learned: dict[str, float]) -> None:
+        weight, total = float(learned["weight"]), float(learned["weighted_sum"])
+        capacity = total / weight if weight > 0 else math.nan
+        if not (weight > 0 and 0.5 * self.nominal_capacity_ah < capacity < 1.5 * self.nominal_capacity_ah):
+            raise ValueError(
+                f"learned capacity {capacity:g} Ah does not fit a {self.nominal_capacity_ah:g} Ah pack"
+            )
+        self._weight, self._weighted_sum, self.capacity_ah = weight, total, capacity
+        self.samples = int(learned["samples"])
+        self._last = None
+        self._undo = None

@@ -48,6 +48,15 @@ class ResistanceEstimator:
         self.samples += 1
         return True
 
+    def learned(self) -> dict[str, float]:
+        return {"factor": self.factor, "variance": self._p, "samples": self.samples}
+
+    def restore(self, learned: dict[str, float]) -> None:
+        factor, variance = float(learned["factor"]), float(learned["variance"])
+        if not (0.2 < factor < 10.0 and 0.0 < variance <= 1.0):
+            raise ValueError(f"resistance factor {factor:g} (variance {variance:g}) is not plausible")
+        self.factor, self._p, self.samples = factor, variance, int(learned["samples"])
+
     def soh_pct(self) -> float:
         """100 % at the characterised resistance, 80 % at double (the usual end-of-life point)."""
         return max(0.0, min(100.0, 100.0 - 20.0 * (self.factor - 1.0)))
