@@ -181,3 +181,18 @@ def test_slow_charge_axis_starts_at_the_discharge_empty() -> None:
     soc = np.linspace(0.2, 0.85, 14)
     truth_ocv = truth.ocv(stop_soc + soc * (1 - stop_soc))
     assert np.max(np.abs(model.ocv(soc) - truth_ocv)) < 0.003
+
+
+def test_slow_rc_fit_does_not_extrapolate_a_tail_longer_than_its_rest() -> None:
+    from smartbms.estimation.characterize import LongStep, fit_slow_rc
+
+    # A 12-minute 1 A discharge, then a 20-minute rest that recovers 21 mV, most of it along a tail of
+    # 43 minutes. The rest cannot tell such a tail from the OCV's own drift, and the step built only a
+    # quarter of it: fitted as is (tau2 2560 s) it became R2 = 121 mOhm, six times what the rest shows.
+    t = np.arange(0.0, 1200.0, 1.0)
+    v = 3.80 - 0.010 * np.exp(-t / 15.0) - 0.030 * np.exp(-t / 2600.0)
+    fitted = fit_slow_rc(LongStep(0.5, -1.0, 720.0, t, v), tau1_s=15.0)
+    assert fitted is not None
+    r2, tau2 = fitted
+    assert tau2 <= 600.0
+    assert r2 < 1.5 * (v[-1] - v[0]) / 1.0

@@ -85,6 +85,7 @@ ASSUMED_ACTIVATION_J_PER_MOL = 25_000.0
 GAS_CONSTANT = 8.314
 MAX_PULSE_S = 120.0
 MIN_REST_FOR_OCV_S = 600.0
+SLOW_TAU_MAX_SHARE_OF_REST = 0.5  # a slow time constant is fitted only up to this share of its rest
 MIN_PULSES_PER_SIDE = 3  # charge and discharge pulses are fitted apart when each side has this many
 # R0's current dependence is fitted when every temperature has pulses at two or more current levels at
 # least this far apart (ratio), with this many pulses at each level.
@@ -217,7 +218,12 @@ def fit_slow_rc(step: LongStep, tau1_s: float) -> tuple[float, float] | None:
     """(R2, tau2) from a long relaxation, the fast pair's time constant already known."""
     tt, vv = step.rest_time_s[1:], step.rest_voltage_v[1:]
     best: tuple[float, float, float] | None = None
-    for tau2 in np.geomspace(max(4.0 * tau1_s, 60.0), 3000.0, 50):
+    candidates = np.geomspace(max(4.0 * tau1_s, 60.0), 3000.0, 50)
+    # A time constant much longer than the rest that shows it cannot be told from the rest's final
+    # level: a still-drifting OCV (a steep part of the curve) then fits as a huge, slow R2 (a held-out
+    # NMC cell came out with R2 = 6.5 x R0 and tau2 = 44 min from 20-minute rests).
+    longest = max(float(candidates[0]), SLOW_TAU_MAX_SHARE_OF_REST * float(tt[-1]))
+    for tau2 in candidates[candidates <= longest]:
         basis = np.column_stack([np.ones_like(tt), np.exp(-tt / tau1_s), np.exp(-tt / tau2)])
         coef, *_ = np.linalg.lstsq(basis, vv, rcond=None)
         resid = float(np.sum((basis @ coef - vv) ** 2))
