@@ -647,11 +647,14 @@ class PackEstimator:
         alpha = min(1.0, dt / REST_FILTER_S)
         self._rest_current_filtered += alpha * (current_a - self._rest_current_filtered)
         offset = float(self._ekf.offset[0]) if self._ekf is not None else 0.0
-        # The band is widened by 3 sigma of the smoothed sensor noise: at 10 s sampling the smoothing
-        # spans two samples, and an offset near the C/100 band (before a rest has read it) would
-        # otherwise flicker in and out of rest and never let one last long enough to be read.
-        noise = ZERO_SAMPLE_NOISE_FILTERED * self.current_noise_a * math.sqrt(alpha / (2.0 - alpha))
-        if abs(self._rest_current_filtered - offset) <= self._rest_current_a + noise:
+        # A rest, once begun, ends only beyond the band plus 3 sigma of the smoothed sensor noise: an
+        # offset near the C/100 band (before a rest has read it) otherwise flickers in and out of rest
+        # and no rest lasts long enough to be read (at 10 s sampling the smoothing spans two samples).
+        # Entering keeps the plain band: a wider one started rests early, in a charge's CV tail.
+        limit = self._rest_current_a
+        if self._rest_s > 0.0:
+            limit += ZERO_SAMPLE_NOISE_FILTERED * self.current_noise_a * math.sqrt(alpha / (2.0 - alpha))
+        if abs(self._rest_current_filtered - offset) <= limit:
             self._rest_s += dt
             # In a rest the true current is (nearly) zero: what the sensor reads is its offset. Samples
             # from the load on either side (the filter lags) fall outside the band and are left out.
