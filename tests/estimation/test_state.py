@@ -217,3 +217,28 @@ def test_export_before_any_sample_after_a_restore_keeps_the_restored_filter() ->
     exported = again.export_state()
     assert exported["filter"]["soc"] == pytest.approx(state["filter"]["soc"])
     assert np.isclose(exported["last_sample_time"], state["last_sample_time"])
+
+
+def test_a_state_restored_without_soc_and_saved_before_any_sample_loads_again() -> None:
+    # The simulated default restores no SOC; stopped before its first sample, it must still write a
+    # state the next start can read.
+    plant = EcmPlant(shipped_model("NMC"), CAP, 0.8)
+    before, _ = learned_estimator(plant)
+    first = estimator()
+    first.restore_state(before.export_state(), restore_soc=False)
+    second = estimator()
+    second.restore_state(json.loads(json.dumps(first.export_state())), restore_soc=False)
+    assert second.capacity.capacity_ah == pytest.approx(before.capacity.capacity_ah)
+
+
+def test_a_soc_the_user_set_before_the_first_sample_wins_over_the_saved_one() -> None:
+    plant = EcmPlant(shipped_model("NMC"), CAP, 0.8)
+    before, t = learned_estimator(plant)
+    after = estimator()
+    after.restore_state(before.export_state())
+    after.set_soc(30.0)
+    e = after.update(
+        timestamp=t + 60, current_a=0.0, cell_voltages_v=[plant.step(0.0, 1.0)] * 2, temperatures_c=[25.0]
+    )
+    assert e.soc_pct == pytest.approx(30.0, abs=1.0)
+    assert after.counters.restored_soc == 0

@@ -37,7 +37,7 @@ REST_FILTER_S = 20.0
 # filter; later ones only move the capacity anchor of that rest (the cell has relaxed further).
 REST_READING_AT = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, math.inf)
 # Zero-current reading of the current sensor in rests, for the charge counted between anchors:
-ZERO_SAMPLE_NOISE_FILTERED = 3.0  # sigmas of the smoothed current's noise the rest band also admits
+ZERO_SAMPLE_NOISE_FILTERED = 3.0  # a rest ends this many sigmas of the smoothed noise beyond the band
 ZERO_SAMPLE_NOISE = 4.0  # a sample further than this many noise sigmas beyond the rest band is load
 ZERO_MIN_S = 300.0  # rested seconds before a rest's mean current counts as the sensor's offset
 ZERO_FORGET = 0.5  # weight kept by older rests when a new one is committed (offset drifts with T)
@@ -111,9 +111,8 @@ class EstimatorCounters:
     implausible_zero_readings: int = 0  # rest readings too large for a sensor offset (a real load)
     inconsistent_zero_readings: int = 0  # rest readings far from the offset already known (a real load)
     restored_soc: int = 0  # starts from a saved SOC
-    restored_soc_discarded: int = (
-        0  # saved SOCs not used: time away unknown or too long, or the voltage disagreed
-    )
+    # saved SOCs not used: the time away unknown or too long, or the voltage disagreed
+    restored_soc_discarded: int = 0
 
 
 class PackEstimator:
@@ -397,7 +396,9 @@ class PackEstimator:
     def _start(
         self, timestamp: float, current_a: float, voltages: FloatArray, valid: BoolArray, temps: FloatArray
     ) -> CellBankEkf:
-        restored = self._restored_soc(timestamp, current_a, voltages, valid)
+        restored = None
+        if self._pending_soc_pct is None:  # a SOC the user set while we waited wins over a saved one
+            restored = self._restored_soc(timestamp, current_a, voltages, valid)
         if self._pending_soc_pct is not None:
             soc0 = np.full(self.n, self._pending_soc_pct / 100.0)
             sigma0 = 0.01 if self._pending_soc_pct >= 100.0 else 0.02
@@ -434,7 +435,7 @@ class PackEstimator:
                 ),
             )
             self._offset_read = bool(saved["offset_read"])
-            if restored is not None and self._pending_soc_pct is None:
+            if restored is not None:
                 ekf.hyst = np.asarray(saved["hysteresis"], dtype=np.float64).copy()
                 ekf.vbias = np.asarray(saved["vbias_v"], dtype=np.float64).copy()
                 ekf.p22 = (
@@ -469,7 +470,7 @@ class PackEstimator:
     ) -> tuple[FloatArray, float] | None:
         """The saved SOC, widened for the time away, unless the first voltage contradicts it."""
         saved = self._saved_filter
-        if saved is None or saved["soc"] is None:
+        if saved is None or not saved["use_soc"]:
             return None
         gap_s = timestamp - saved["time"] if saved["time"] is not None else math.nan
         if not 0.0 <= gap_s <= RESTORE_MAX_GAP_S:
@@ -525,7 +526,7 @@ class PackEstimator:
         elif self._saved_filter is not None:  # restored but no sample since: keep what was restored
             saved = self._saved_filter
             state["last_sample_time"] = saved["time"]
-            state["filter"] = {k: v for k, v in saved.items() if k != "time"}
+            state["filter"] = {k: v for k, v in saved.items() if k not in ("time", "use_soc")}
         return state
 
     def restore_state(self, state: dict[str, Any], *, restore_soc: bool = True) -> None:
@@ -587,7 +588,8 @@ class PackEstimator:
             raise ValueError("last_sample_time must be finite")
         return {
             "time": time_s,
-            "soc": cells("soc", -0.02, 1.02) if restore_soc else None,
+            "use_soc": restore_soc,
+            "soc": cells("soc", -0.02, 1.02),
             "soc_sigma": cells("soc_sigma", 0.0, 1.0),
             "hysteresis": cells("hysteresis", -1.0, 1.0),
             "vbias_v": cells("vbias_v", -0.1, 0.1),
