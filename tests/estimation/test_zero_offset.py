@@ -136,3 +136,20 @@ def test_an_offset_at_the_rest_band_is_still_read_at_10_s_sampling() -> None:
         )
     assert est.counters.zero_offset_fusions >= 1
     assert est.current_offset_a == pytest.approx(offset, abs=0.05)
+
+
+def test_a_quiet_load_refused_as_offset_gives_no_ocv_reading_either() -> None:
+    # A standby draw of C/150 looks like a rest to the current sensor. Its reading is refused as an
+    # offset (beyond this sensor's C/500), so the "rest" is a load: its voltage is not an OCV.
+    plant = EcmPlant(shipped_model("LFP"), CAP, 0.25)
+    est = PackEstimator(
+        chemistry="LFP",
+        cells_series=1,
+        capacity_ah=CAP,
+        initial_soc_pct=25.0,
+        initial_soc_sigma_pct=1.0,
+        max_sensor_offset_a=CAP / 500.0,
+    )
+    run(est, plant, [-CAP / 150.0] * (3 * 3600), 0.0)
+    assert est.counters.implausible_zero_readings >= 1
+    assert est.counters.rest_anchors == 0

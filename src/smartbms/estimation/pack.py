@@ -378,7 +378,13 @@ class PackEstimator:
             self._learn_resistance(dt, i_now, voltages)
         else:
             self._step_history.clear()
-        if rested and self._rest_s >= self.defaults.rest_time_s * REST_READING_AT[self._rest_readings]:
+        # A "rest" whose current reading was refused as a sensor offset is a quiet load (a standby
+        # draw): its voltage is not an OCV either (on the LFP plateau 3 mV of load drop read as 4 % SOC).
+        if (
+            rested
+            and not self._rest_is_load
+            and self._rest_s >= self.defaults.rest_time_s * REST_READING_AT[self._rest_readings]
+        ):
             self._rest_correction(timestamp, i_now, voltages, valid_v)
         if current_ok:
             self._last_current = current_a
