@@ -36,13 +36,13 @@ def run(
     return e.soc_pct - 100.0 * plant.soc
 
 
-def lfp(max_sensor_offset_a: float | None = None) -> tuple[PackEstimator, EcmPlant]:
-    plant = EcmPlant(shipped_model("LFP"), CAP, 0.65)
+def lfp(max_sensor_offset_a: float | None = None, soc_pct: float = 65.0) -> tuple[PackEstimator, EcmPlant]:
+    plant = EcmPlant(shipped_model("LFP"), CAP, soc_pct / 100.0)
     est = PackEstimator(
         chemistry="LFP",
         cells_series=1,
         capacity_ah=CAP,
-        initial_soc_pct=65.0,
+        initial_soc_pct=soc_pct,
         initial_soc_sigma_pct=1.0,
         max_sensor_offset_a=max_sensor_offset_a,
     )
@@ -141,15 +141,7 @@ def test_an_offset_at_the_rest_band_is_still_read_at_10_s_sampling() -> None:
 def test_a_quiet_load_refused_as_offset_gives_no_ocv_reading_either() -> None:
     # A standby draw of C/150 looks like a rest to the current sensor. Its reading is refused as an
     # offset (beyond this sensor's C/500), so the "rest" is a load: its voltage is not an OCV.
-    plant = EcmPlant(shipped_model("LFP"), CAP, 0.25)
-    est = PackEstimator(
-        chemistry="LFP",
-        cells_series=1,
-        capacity_ah=CAP,
-        initial_soc_pct=25.0,
-        initial_soc_sigma_pct=1.0,
-        max_sensor_offset_a=CAP / 500.0,
-    )
+    est, plant = lfp(max_sensor_offset_a=CAP / 500.0, soc_pct=25.0)
     run(est, plant, [-CAP / 150.0] * (3 * 3600), 0.0)
     assert est.counters.implausible_zero_readings >= 1
     assert est.counters.rest_anchors == 0
