@@ -13,6 +13,7 @@ How the pieces fit:
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -555,13 +556,9 @@ class PackEstimator:
                     f"estimator state is for {key} {state.get(key)!r}, this pack has {mine!r}"
                 )
         try:
-            capacity, resistance, step = (
-                CapacityEstimator(self.nominal_capacity_ah),
-                ResistanceEstimator(
-                    min_step_a=self.resistance.min_step_a, max_base_a=self.resistance.max_base_a
-                ),
-                ResistanceEstimator(min_step_a=self._step_resistance.min_step_a),
-            )
+            # Restored into copies, so a refused state leaves the estimators as they were.
+            capacity = copy.copy(self.capacity)
+            resistance, step = copy.copy(self.resistance), copy.copy(self._step_resistance)
             capacity.restore(state["capacity"])
             resistance.restore(state["resistance"])
             step.restore(state["step_resistance"])

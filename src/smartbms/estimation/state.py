@@ -110,11 +110,8 @@ class EstimatorStateStore:
 
     def save(self) -> None:
         self._last_save = self.clock()
-        state = self.estimator.export_state()
-        if state is None:
-            return
         try:
-            write_state_file(self.path, state)
+            write_state_file(self.path, self.estimator.export_state())
         except (OSError, ValueError) as exc:  # a full disk must not stop the BMS
             self.save_failures += 1
             self._problem(f"estimator state not saved to {self.path}: {exc}")
