@@ -36,12 +36,34 @@ class ChemistryDefaults:
     # time; the same change on Chen2020 made the drive cycles worse).
     soc_walk_per_sqrt_h: float = 0.01
     count_scale_error: float = 0.0
+    # The filter's counting-scale state (a capacity told wrong, the sensor's gain): its prior sigma
+    # before any capacity was measured (0: no such state) and its walk.
+    counting_scale_sigma: float = 0.0
+    counting_scale_walk_per_sqrt_h: float = 0.0
+    # Share of the I*R drop the circuit model may get wrong once a charge has lasted (see the pack
+    # estimator); the load figure (0.2) when the chemistry's charge side needs nothing more.
+    sustained_charge_model_error: float = 0.2
 
 
 DEFAULTS: dict[str, ChemistryDefaults] = {
     "LFP": ChemistryDefaults(
         3.55, 3.375, 3.65, 2.50, 0.0, 45.0, -20.0, 60.0, 0.003, 0.002, 1800.0, 90.0, 0.002, 0.03
     ),
-    "NMC": ChemistryDefaults(4.15, 4.00, 4.20, 3.00, 0.0, 45.0, -20.0, 60.0, 0.003, 0.002, 600.0, 90.0),
+    "NMC": ChemistryDefaults(
+        4.15,
+        4.00,
+        4.20,
+        3.00,
+        0.0,
+        45.0,
+        -20.0,
+        60.0,
+        0.003,
+        0.002,
+        600.0,
+        90.0,
+        counting_scale_sigma=0.05,
+        sustained_charge_model_error=0.8,
+    ),
     "LTO": ChemistryDefaults(2.70, 2.55, 2.80, 1.80, -30.0, 55.0, -30.0, 60.0, 0.003, 0.002, 900.0, 90.0),
 }

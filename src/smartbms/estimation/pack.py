@@ -79,6 +79,9 @@ LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
 OCV_TABLE_ERROR_V = 0.003  # how far a characterised OCV table may sit from the real cell
 MODEL_ERROR_CORRELATION_S = 300.0  # model errors persist for minutes, not samples
 VOLTAGE_UPDATE_PERIOD_S = 5.0
+SUSTAINED_CHARGE_RAMP_S = 1200.0
+CHARGING_ABOVE_C = 0.02  # a charge current above C/50
+COUNTING_GAIN_SIGMA = 0.006  # a current sensor's gain error (+-1 % uniform) as a sigma
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,8 @@ class PackEstimator:
         self._rest_current_filtered = 0.0
         self._smoothed_current = 0.0
         self._rest_s = 0.0
+        self._charging_s = 0.0  # how long the present charge has lasted (0: not charging)
+        self._charging_above_a = CHARGING_ABOVE_C * capacity_ah
         self._rest_readings = 0  # OCV readings taken in the present rest
         # The present sample's own current is inside the zero band. The rest clock runs on a filtered
         # current, so it still counts for seconds after a load starts: an OCV reading on such a sample
@@ -340,6 +345,7 @@ class PackEstimator:
             self._counted_s += dt_used
 
         rested = self._track_rest(dt, i_now)
+        self._charging_s = self._charging_s + dt if i_now > self._charging_above_a else 0.0
         self._since_correction_s += dt
         # Model errors last minutes, so samples a second apart carry nearly the same information:
         # fusing the voltage every few seconds loses almost nothing and saves most of the cost.
@@ -352,7 +358,7 @@ class PackEstimator:
             # The circuit model is worse the harder the cell works: widen the error with |I| * R,
             # and count one independent sample per correlation time by inflating the variance.
             inflation = max(1.0, MODEL_ERROR_CORRELATION_S / period)
-            model_err = (LOAD_MODEL_ERROR * i_now) * ekf.r_total
+            model_err = self._model_error_share(i_now) * (i_now * ekf.r_total)
             var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
             if math.isinf(period):
                 # The first voltage: the RC pairs may hold up to I * (R1 + R2) we never saw build up.
@@ -426,6 +432,8 @@ class PackEstimator:
             offset_walk_a_per_sqrt_h=self.nominal_capacity_ah / 2000.0,
             soc_walk_per_sqrt_h=self.defaults.soc_walk_per_sqrt_h,
             count_scale_error=self.defaults.count_scale_error,
+            scale_sigma0=self._scale_sigma(),
+            scale_walk_per_sqrt_h=self.defaults.counting_scale_walk_per_sqrt_h,
         )
         self._ekf = ekf
         saved = self._saved_filter
@@ -796,8 +804,32 @@ class PackEstimator:
             offset_sigma = float(np.sqrt(np.mean(ekf.p11)))
             added = self.capacity.add_anchor(anchor, offset_sigma, supersede=supersede)
         if added:
-            # SOC is a fraction of the true capacity, so it stays; only the counting scale changes.
+            # SOC is a fraction of the true capacity, so it stays; only the counting scale changes,
+            # and the filter's own scale error starts again from the learned capacity.
             ekf.capacity_ah = self.capacity.capacity_ah
+            ekf.reset_scale(self._scale_sigma())
+
+    def _model_error_share(self, current_a: float) -> float:
+        """Share of the I*R drop the circuit model may get wrong now.
+
+        A charge lasting longer than the pulses that characterised its side builds a polarisation the
+        model never saw (a diffusion overpotential; Chen2020 at 0.5C: 10-20 mV after half an hour):
+        the share rises to the chemistry's sustained-charge figure over SUSTAINED_CHARGE_RAMP_S.
+        """
+        sustained = self.defaults.sustained_charge_model_error
+        if current_a <= 0.0 or sustained <= LOAD_MODEL_ERROR:
+            return LOAD_MODEL_ERROR
+        ramp = min(1.0, self._charging_s / SUSTAINED_CHARGE_RAMP_S)
+        return LOAD_MODEL_ERROR + (sustained - LOAD_MODEL_ERROR) * ramp
+
+    def _scale_sigma(self) -> float:
+        """Prior sigma of the filter's counting scale: the chemistry's for a capacity never measured,
+        the learned capacity's own (plus the sensor's gain error) once anchors have measured it."""
+        prior = self.defaults.counting_scale_sigma
+        if prior <= 0.0 or self.capacity.samples == 0:
+            return prior
+        learned = self.capacity.sigma_ah / self.capacity.capacity_ah
+        return min(prior, math.hypot(learned, COUNTING_GAIN_SIGMA))
 
     def _track_full_sync(self, timestamp: float, dt: float, current_a: float) -> None:
         mean_v = self._v_mean
@@ -826,22 +858,29 @@ class PackEstimator:
         ocv = v - ekf.v1 - ekf.v2 - ekf.vbias - ekf.r0 * max(current_a, 0.0)
         ekf.hyst = np.ones(self.n)
         soc = np.asarray(self.model.soc_from_ocv(ocv, 1.0), dtype=np.float64)
+        # What the model may have got wrong of the polarisation the tail current still holds: small
+        # when warm, at -10 degC worth 2-4 % SOC (the cell is not as full as the voltage says).
+        _, slope = self.tables.ocv(soc, ekf.hyst)
+        polarisation_err = self._model_error_share(current_a) * max(current_a, 0.0) * ekf.r_total
+        sigma = np.sqrt(SYNC_SIGMA**2 + (polarisation_err / np.maximum(slope, 1e-3)) ** 2)
         # A full cell the filter disagrees with far beyond both sigmas: the filter had lost track (a
         # wrong start it only believed worked off, a voltage bias learned from model error) and its
         # sigma is wrong. Averaged with it, the sync would leave a fifth of the error (4 % at 45 degC
         # after a -20 % start); widened to the disagreement, the filter takes the sync.
         y = soc - ekf.soc
-        lost = y * y > 9.0 * (ekf.p00 + SYNC_SIGMA**2)
+        lost = y * y > 9.0 * (ekf.p00 + sigma * sigma)
         ekf.p00 = np.where(lost, np.maximum(ekf.p00, y * y), ekf.p00)
         # Right after an uncertain start (or lost track) the SOC error is not the offset's: let this
         # anchor fix SOC only.
-        ekf.p01 = np.where((ekf.p00 > UNCERTAIN_START_VAR) | lost, 0.0, ekf.p01)
-        ekf.observe_soc(soc, SYNC_SIGMA)
+        fresh = (ekf.p00 > UNCERTAIN_START_VAR) | lost
+        ekf.p01 = np.where(fresh, 0.0, ekf.p01)
+        ekf.p03 = np.where(fresh, 0.0, ekf.p03)
+        ekf.observe_soc(soc, sigma)
         self._soc_max = self._sync_soc = float(np.max(ekf.soc))
         self._sync_armed = False
         self._sync_s = 0.0
         self.counters.full_syncs += 1
-        self._add_anchor(timestamp, float(np.mean(soc)), SYNC_SIGMA)
+        self._add_anchor(timestamp, float(np.mean(soc)), float(np.sqrt(np.mean(sigma**2))))
 
     def _learn_resistance(self, dt: float, current_a: float, voltages: FloatArray) -> None:
         """Feed a current step and its voltage step to the resistance fits.
@@ -909,7 +948,7 @@ class PackEstimator:
         pack = min(1.0, s_min / usable) if usable > 1e-9 else 0.0
         p00 = ekf.p00
         sigma = math.sqrt(max(float(p00[socs.index(s_min)]), float(p00[socs.index(s_max)])))
-        q = ekf.capacity_ah
+        q = ekf.effective_capacity_ah
         remaining = s_min * q
         self._energy_age_s += dt
         if self._energy_age_s >= ENERGY_REFRESH_S or self._energy_wh is None:

@@ -12,9 +12,14 @@ anchors. The voltage bias is what would otherwise pull SOC along the flat LFP pl
 5 mV error never averages out, and 5 mV there is 7 % SOC; as a state it is learned where the curve
 is steep and costs the plateau nothing.
 
+A fourth state, the counting scale error e (counted SOC change x (1 + e) is the true one), stands for
+a capacity told wrong (a nameplate, an aged pack) and the current sensor's gain. A discharge over a
+steep part of the curve then teaches the filter the scale long before two anchors can (a full cycle),
+so the charge that follows counts right. With its prior sigma zero the state stays off.
+
 The RC-pair voltages and the LFP hysteresis are deterministic functions of the current history given
-the model, so they are propagated outside the covariance. The covariance is then six arrays (the
-unique entries of a symmetric 3x3) and a 16-cell update a few dozen numpy operations.
+the model, so they are propagated outside the covariance. The covariance is then ten arrays (the
+unique entries of a symmetric 4x4) and a 16-cell update a few dozen numpy operations.
 """
 
 from __future__ import annotations
@@ -37,10 +42,11 @@ DIRECTION_DEADBAND_C = 0.02
 # A relative counting error is systematic over a swing, not white per sample: its variance is spread
 # over a typical swing of this much SOC (a wider swing is then slightly under-, a narrower over-stated).
 COUNT_ERROR_SPAN = 0.3
+SCALE_LIMIT = 0.3  # the counting scale error is held within +-30 %
 
 
 class CellBankEkf:
-    """A 3-state EKF per cell (SOC, current offset, voltage bias), vectorised over the cells."""
+    """A 4-state EKF per cell (SOC, current offset, voltage bias, counting scale), vectorised."""
 
     def __init__(
         self,
@@ -57,6 +63,8 @@ class CellBankEkf:
         count_scale_error: float = 0.0,
         voltage_bias_sigma0_v: float = 0.002,
         voltage_bias_walk_v_per_sqrt_h: float = 0.001,
+        scale_sigma0: float = 0.0,
+        scale_walk_per_sqrt_h: float = 0.0,
     ) -> None:
         n = soc0.size
         self.tables = tables
@@ -73,6 +81,13 @@ class CellBankEkf:
         self.p02 = np.zeros(n)
         self.p12 = np.zeros(n)
         self.p22 = np.full(n, voltage_bias_sigma0_v**2)
+        self.scale = np.zeros(n)
+        self.p03 = np.zeros(n)
+        self.p13 = np.zeros(n)
+        self.p23 = np.zeros(n)
+        self.p33 = np.full(n, scale_sigma0**2)
+        self.scale_enabled = scale_sigma0 > 0.0
+        self.scale_walk_var_per_s = scale_walk_per_sqrt_h**2 / SECONDS_PER_HOUR
         self.vbias_walk_var_per_s = voltage_bias_walk_v_per_sqrt_h**2 / SECONDS_PER_HOUR
         self.current_noise_a = current_noise_a
         self.current_gain_error = current_gain_error
@@ -106,6 +121,13 @@ class CellBankEkf:
         self._current_dependent = tables.current_dependent
         self._current_abs_a = 0.0
         self._r_stale = False
+
+    @property
+    def effective_capacity_ah(self) -> float:
+        """The capacity the counting works with: the learned one corrected by the scale state."""
+        if not self.scale_enabled:
+            return self.capacity_ah
+        return self.capacity_ah / (1.0 + float(np.mean(self.scale)))
 
     @property
     def r0(self) -> FloatArray:
@@ -181,7 +203,11 @@ class CellBankEkf:
             self._rc_age_s += dt_s
         q_as = self.capacity_ah * SECONDS_PER_HOUR
         true_i = current_a - self.offset
-        self.soc = self.soc + true_i * (dt_s / q_as)
+        counted = true_i * (dt_s / q_as)
+        if self.scale_enabled:
+            self.soc = self.soc + counted * (1.0 + self.scale)
+        else:
+            self.soc = self.soc + counted
         self.v1 = self._a1 * self.v1 + self._b1 * true_i
         self.v2 = self._a2 * self.v2 + self._b2 * true_i
         # Hysteresis moves towards the branch of the current's direction, faster with more charge moved.
@@ -194,9 +220,26 @@ class CellBankEkf:
         if self.count_var_per_soc:
             count_var += self.count_var_per_soc * abs(current_a * c)
         p01, p11 = self.p01, self.p11
-        self.p00 = self.p00 + (2.0 * c) * p01 + (c * c) * p11 + (count_var + self.soc_walk_var_per_s * dt_s)
-        self.p01 = p01 + c * p11
-        self.p02 = self.p02 + c * self.p12
+        walk = count_var + self.soc_walk_var_per_s * dt_s
+        if self.scale_enabled:
+            # F = [[1, c (1 + e), 0, counted], I...]: the offset's and the scale's columns.
+            cf = c * (1.0 + self.scale)
+            p03, p13, p33 = self.p03, self.p13, self.p33
+            self.p00 = (
+                self.p00
+                + (2.0 * cf) * p01
+                + (cf * cf) * p11
+                + counted * (2.0 * p03 + (2.0 * cf) * p13 + counted * p33)
+                + walk
+            )
+            self.p01 = p01 + cf * p11 + counted * p13
+            self.p02 = self.p02 + cf * self.p12 + counted * self.p23
+            self.p03 = p03 + cf * p13 + counted * p33
+            self.p33 = p33 + self.scale_walk_var_per_s * dt_s
+        else:
+            self.p00 = self.p00 + (2.0 * c) * p01 + (c * c) * p11 + walk
+            self.p01 = p01 + c * p11
+            self.p02 = self.p02 + c * self.p12
         self.p11 = p11 + self.offset_walk_var_per_s * dt_s
         self.p22 = self.p22 + self.vbias_walk_var_per_s * dt_s
 
@@ -262,6 +305,26 @@ class CellBankEkf:
         self.p02 = self.p02 - k0_s * k2
         self.p12 = self.p12 - k1 * k2 * inv_s
         self.p22 = np.maximum(self.p22 - k2 * k2 * inv_s, 1e-12)
+        if self.scale_enabled:
+            k3 = self.p03 * g - self.p13 * r0 + self.p23
+            self._update_scale(k0, k1, k2, k3, inv_s, gain_y)
+
+    def _update_scale(
+        self,
+        k0: FloatArray,
+        k1: FloatArray,
+        k2: FloatArray,
+        k3: FloatArray,
+        inv_s: FloatArray,
+        gain_y: FloatArray,
+    ) -> None:
+        # The scale's row and column of P - K S K^T (K = P H^T / S), and its state.
+        self.scale = np.clip(self.scale + k3 * gain_y, -SCALE_LIMIT, SCALE_LIMIT)
+        k3_s = k3 * inv_s
+        self.p03 = self.p03 - k3_s * k0
+        self.p13 = self.p13 - k3_s * k1
+        self.p23 = self.p23 - k3_s * k2
+        self.p33 = np.maximum(self.p33 - k3_s * k3, 1e-10)
 
     def observe_soc(self, soc: FloatArray, sigma: FloatArray | float, mask: BoolArray | None = None) -> None:
         """Fuse a direct SOC reading (full-charge sync, rested OCV) with its own uncertainty."""
@@ -270,7 +333,7 @@ class CellBankEkf:
         inv_s = 1.0 / (self.p00 + np.asarray(sigma) ** 2)
         if mask is not None:
             inv_s = inv_s * mask
-        self._apply(k0, k1, k2, inv_s, y)
+        self._apply(k0, k1, k2, self.p03, inv_s, y)
 
     def observe_offset(self, offset_a: float, sigma_a: float) -> None:
         """Fuse a direct reading of the current-sensor offset (the mean current of a rest).
@@ -281,12 +344,20 @@ class CellBankEkf:
         """
         y = offset_a - self.offset
         inv_s = 1.0 / (self.p11 + sigma_a * sigma_a)
-        self._apply(self.p01, self.p11, self.p12, inv_s, y)
+        self._apply(self.p01, self.p11, self.p12, self.p13, inv_s, y)
 
     def _apply(
-        self, k0: FloatArray, k1: FloatArray, k2: FloatArray, inv_s: FloatArray, y: FloatArray
+        self,
+        k0: FloatArray,
+        k1: FloatArray,
+        k2: FloatArray,
+        k3: FloatArray,
+        inv_s: FloatArray,
+        y: FloatArray,
     ) -> None:
         gain_y = inv_s * y
+        if self.scale_enabled:
+            self._update_scale(k0, k1, k2, k3, inv_s, gain_y)
         self.soc = np.minimum(np.maximum(self.soc + k0 * gain_y, -0.02), 1.02)
         self.offset = self.offset + k1 * gain_y
         self.vbias = self.vbias + k2 * gain_y
@@ -309,3 +380,13 @@ class CellBankEkf:
         self.p00 = np.full(self.soc.size, sigma**2)
         self.p01 = np.zeros(self.soc.size)
         self.p02 = np.zeros(self.soc.size)
+        self.p03 = np.zeros(self.soc.size)
+
+    def reset_scale(self, sigma: float) -> None:
+        """Start the counting scale afresh (a new capacity is in use) with this uncertainty."""
+        if not self.scale_enabled:
+            return
+        n = self.soc.size
+        self.scale = np.zeros(n)
+        self.p03, self.p13, self.p23 = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.p33 = np.full(n, sigma * sigma)
