@@ -23,7 +23,7 @@ import numpy as np
 
 from smartbms.estimation.cell_model import BoolArray, CellModel, FloatArray, shipped_model
 from smartbms.estimation.defaults import DEFAULTS
-from smartbms.estimation.soc.ekf import CellBankEkf
+from smartbms.estimation.soc.ekf import DIRECTION_DEADBAND_C, CellBankEkf
 from smartbms.estimation.soc.tables import CellTables, temperature_rows
 from smartbms.estimation.sof.limits import ChargeDischargeLimits, LimitSettings
 from smartbms.estimation.soh.capacity import Anchor, CapacityEstimator
@@ -80,7 +80,6 @@ OCV_TABLE_ERROR_V = 0.003  # how far a characterised OCV table may sit from the 
 MODEL_ERROR_CORRELATION_S = 300.0  # model errors persist for minutes, not samples
 VOLTAGE_UPDATE_PERIOD_S = 5.0
 SUSTAINED_CHARGE_RAMP_S = 1200.0
-CHARGING_ABOVE_C = 0.02  # a charge current above C/50
 COUNTING_GAIN_SIGMA = 0.006  # a current sensor's gain error (+-1 % uniform) as a sigma
 
 
@@ -210,7 +209,8 @@ class PackEstimator:
         self._smoothed_current = 0.0
         self._rest_s = 0.0
         self._charging_s = 0.0  # how long the present charge has lasted (0: not charging)
-        self._charging_above_a = CHARGING_ABOVE_C * capacity_ah
+        # A charge is a current the filter gives a direction to (above C/50).
+        self._charging_above_a = DIRECTION_DEADBAND_C * capacity_ah
         self._rest_readings = 0  # OCV readings taken in the present rest
         # The present sample's own current is inside the zero band. The rest clock runs on a filtered
         # current, so it still counts for seconds after a load starts: an OCV reading on such a sample

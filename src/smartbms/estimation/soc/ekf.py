@@ -283,7 +283,7 @@ class CellBankEkf:
             y = np.where(use, y, 0.0)
         else:
             use = None
-        # P H^T with H = [g, -R0, 1].
+        # P H^T with H = [g, -R0, 1, 0] (the scale's column, k3, below).
         k0 = self.p00 * g - self.p01 * r0 + self.p02
         k1 = self.p01 * g - self.p11 * r0 + self.p12
         k2 = self.p02 * g - self.p12 * r0 + self.p22
@@ -338,7 +338,7 @@ class CellBankEkf:
     def observe_offset(self, offset_a: float, sigma_a: float) -> None:
         """Fuse a direct reading of the current-sensor offset (the mean current of a rest).
 
-        H = [0, 1, 0] for every cell (one sensor measures the string's current). Through p01 the SOC
+        H = [0, 1, 0, 0] for every cell (one sensor measures the string's current). Through p01 the SOC
         counted with the wrong offset since the last anchor moves back as well, and through p12 the
         voltage bias, so offset, SOC and their covariance stay consistent.
         """
