@@ -242,3 +242,37 @@ def test_a_soc_the_user_set_before_the_first_sample_wins_over_the_saved_one() ->
     )
     assert e.soc_pct == pytest.approx(30.0, abs=1.0)
     assert after.counters.restored_soc == 0
+
+
+def test_the_nmc_counting_scale_survives_a_restart_and_older_files_still_load() -> None:
+    plant = EcmPlant(shipped_model("NMC"), 90.0, 0.9)  # sold as 100 Ah: the scale learns +11 %
+    before = estimator()
+    t = feed(before, plant, [-45.0] * 3600, 0.0)
+    ekf = before._ekf
+    assert ekf is not None and float(ekf.scale[0]) > 0.02
+    state = json.loads(json.dumps(before.export_state()))
+    after = estimator()
+    after.restore_state(state, restore_soc=False)
+    # Saved again before any sample, the restored filter keeps its scale.
+    assert after.export_state()["filter"]["scale"] == state["filter"]["scale"]
+    after.update(
+        timestamp=t + 60, current_a=0.0, cell_voltages_v=[plant.step(0.0, 60.0)] * 2, temperatures_c=[25.0]
+    )
+    restored = after._ekf
+    assert restored is not None
+    assert restored.scale == pytest.approx(ekf.scale, abs=1e-3)
+    assert float(restored.p33[0]) <= 0.05**2
+    # A file written before the scale existed loads; the scale starts afresh.
+    old = json.loads(json.dumps(state))
+    del old["filter"]["scale"], old["filter"]["scale_var"]
+    fresh = estimator()
+    fresh.restore_state(old)
+    fresh.update(
+        timestamp=t + 60, current_a=0.0, cell_voltages_v=[plant.step(0.0, 1.0)] * 2, temperatures_c=[25.0]
+    )
+    assert fresh._ekf is not None and float(fresh._ekf.scale[0]) == 0.0
+    # A scale beyond its bounds is refused, naming the field.
+    bad = json.loads(json.dumps(state))
+    bad["filter"]["scale"] = [0.9, 0.9]
+    with pytest.raises(EstimatorStateError, match="scale"):
+        estimator().restore_state(bad)

@@ -23,7 +23,7 @@ import numpy as np
 
 from smartbms.estimation.cell_model import BoolArray, CellModel, FloatArray, shipped_model
 from smartbms.estimation.defaults import DEFAULTS
-from smartbms.estimation.soc.ekf import DIRECTION_DEADBAND_C, CellBankEkf
+from smartbms.estimation.soc.ekf import DIRECTION_DEADBAND_C, SCALE_LIMIT, CellBankEkf
 from smartbms.estimation.soc.tables import CellTables, temperature_rows
 from smartbms.estimation.sof.limits import ChargeDischargeLimits, LimitSettings
 from smartbms.estimation.soh.capacity import Anchor, CapacityEstimator
@@ -450,6 +450,11 @@ class PackEstimator:
                 ),
             )
             self._offset_read = bool(saved["offset_read"])
+            if "scale" in saved and ekf.scale_enabled:
+                # Like the offset, the scale belongs to the sensors and the capacity, not to SOC: it
+                # is taken with its variance, never wider than a fresh start's.
+                ekf.scale = np.asarray(saved["scale"], dtype=np.float64).copy()
+                ekf.p33 = np.minimum(np.asarray(saved["scale_var"], dtype=np.float64), ekf.p33)
             if restored is not None:
                 ekf.hyst = np.asarray(saved["hysteresis"], dtype=np.float64).copy()
                 ekf.vbias = np.asarray(saved["vbias_v"], dtype=np.float64).copy()
@@ -538,6 +543,9 @@ class PackEstimator:
                 "offset_var": float(np.max(ekf.p11)),
                 "offset_read": self._offset_read,
             }
+            if ekf.scale_enabled:
+                state["filter"]["scale"] = [float(x) for x in ekf.scale]
+                state["filter"]["scale_var"] = [float(x) for x in ekf.p33]
         elif self._saved_filter is not None:  # restored but no sample since: keep what was restored
             saved = self._saved_filter
             state["last_sample_time"] = saved["time"]
@@ -597,7 +605,15 @@ class PackEstimator:
         time_s = float(saved_time) if saved_time is not None else None
         if time_s is not None and not math.isfinite(time_s):
             raise ValueError("last_sample_time must be finite")
+        # The counting scale came later: files without it load, and the scale then starts afresh.
+        scale = {}
+        if "scale" in data:
+            scale = {
+                "scale": cells("scale", -SCALE_LIMIT, SCALE_LIMIT),
+                "scale_var": cells("scale_var", 0.0, 1.0),
+            }
         return {
+            **scale,
             "time": time_s,
             "use_soc": restore_soc,
             "soc": cells("soc", -0.02, 1.02),
@@ -991,7 +1007,7 @@ class PackEstimator:
             soh_pct=max(0.0, min(100.0, soh)),
             cell_soc_pct=tuple([x * 100.0 for x in socs]),
             remaining_ah=remaining,
-            capacity_ah=q,
+            capacity_ah=ekf.capacity_ah,
             energy_wh=self._energy_wh,
             time_to_empty_s=tte,
             time_to_full_s=ttf,
