@@ -37,9 +37,9 @@ class ChemistryDefaults:
     soc_walk_per_sqrt_h: float = 0.01
     count_scale_error: float = 0.0
     # The filter's counting-scale state (a capacity told wrong, the sensor's gain): its prior sigma
-    # before any capacity was measured (0: no such state) and its walk.
+    # before any capacity was measured (0: no such state). It does not walk: a capacity fades over
+    # months, and each capacity the anchors measure restarts it.
     counting_scale_sigma: float = 0.0
-    counting_scale_walk_per_sqrt_h: float = 0.0
     # Share of the I*R drop the circuit model may get wrong once a charge has lasted (see the pack
     # estimator); the load figure (0.2) when the chemistry's charge side needs nothing more.
     sustained_charge_model_error: float = 0.2

@@ -433,7 +433,6 @@ class PackEstimator:
             soc_walk_per_sqrt_h=self.defaults.soc_walk_per_sqrt_h,
             count_scale_error=self.defaults.count_scale_error,
             scale_sigma0=self._scale_sigma(),
-            scale_walk_per_sqrt_h=self.defaults.counting_scale_walk_per_sqrt_h,
         )
         self._ekf = ekf
         saved = self._saved_filter

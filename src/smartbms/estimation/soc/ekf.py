@@ -64,7 +64,6 @@ class CellBankEkf:
         voltage_bias_sigma0_v: float = 0.002,
         voltage_bias_walk_v_per_sqrt_h: float = 0.001,
         scale_sigma0: float = 0.0,
-        scale_walk_per_sqrt_h: float = 0.0,
     ) -> None:
         n = soc0.size
         self.tables = tables
@@ -87,7 +86,6 @@ class CellBankEkf:
         self.p23 = np.zeros(n)
         self.p33 = np.full(n, scale_sigma0**2)
         self.scale_enabled = scale_sigma0 > 0.0
-        self.scale_walk_var_per_s = scale_walk_per_sqrt_h**2 / SECONDS_PER_HOUR
         self.vbias_walk_var_per_s = voltage_bias_walk_v_per_sqrt_h**2 / SECONDS_PER_HOUR
         self.current_noise_a = current_noise_a
         self.current_gain_error = current_gain_error
@@ -235,7 +233,6 @@ class CellBankEkf:
             self.p01 = p01 + cf * p11 + counted * p13
             self.p02 = self.p02 + cf * self.p12 + counted * self.p23
             self.p03 = p03 + cf * p13 + counted * p33
-            self.p33 = p33 + self.scale_walk_var_per_s * dt_s
         else:
             self.p00 = self.p00 + (2.0 * c) * p01 + (c * c) * p11 + walk
             self.p01 = p01 + c * p11
