@@ -53,14 +53,64 @@ def test_a_discharge_teaches_the_filter_a_capacity_told_11_percent_too_large() -
     assert after_charge < 0.7 * after_charge_without
 
 
-def test_lfp_has_no_counting_scale_state() -> None:
-    model = shipped_model("LFP")
-    plant = EcmPlant(model, TRUE_AH, 0.9)
-    est = PackEstimator(chemistry="LFP", cells_series=1, capacity_ah=TOLD_AH, initial_soc_pct=90.0)
-    feed(est, [plant], [-45.0] * 3600, temps=(25.0,))
+def _lfp_charge_to_sync(est: PackEstimator, plant: EcmPlant, t0: float = 0.0) -> float:
+    """C/3 to 3.55 V, then held there until the full-charge sync; returns the last timestamp."""
+    current, t = TRUE_AH / 3.0, t0
+    while est.counters.full_syncs == 0 and t < t0 + 30_000:
+        t += 1
+        v = plant.step(current, 1.0)
+        if v >= 3.55:
+            current = max(0.5, current * 0.97)
+        est.update(timestamp=t, current_a=current, cell_voltages_v=[v], temperatures_c=[25.0])
+    return t
+
+
+def test_the_lfp_counting_scale_waits_for_the_first_anchor() -> None:
+    """On the flat LFP curve a wrong start is not told apart from a wrong capacity: the scale stays off
+    until the full-charge sync has set SOC, and learns the capacity told wrong after it."""
+    plant = EcmPlant(shipped_model("LFP"), TRUE_AH, 0.5)
+    est = PackEstimator(
+        chemistry="LFP",
+        cells_series=1,
+        capacity_ah=TOLD_AH,
+        initial_soc_pct=70.0,  # 20 % off
+        charge_voltage_limit_v=3.55,
+    )
+    feed(est, [plant], [TRUE_AH / 3.0] * 1800, temps=(25.0,))
     ekf = est._ekf
     assert ekf is not None and not ekf.scale_enabled
     assert float(ekf.scale[0]) == 0.0 and float(ekf.p33[0]) == 0.0
+    t = _lfp_charge_to_sync(est, plant, 1800.0)
+    assert est.counters.full_syncs == 1 and ekf.scale_enabled
+    assert float(ekf.scale[0]) == 0.0  # the sync's own correction went to SOC, none to the scale
+    assert float(np.sqrt(ekf.p33[0])) == pytest.approx(est.defaults.counting_scale_sigma)
+    # Down through the plateau to the lower knee, where the voltage shows SOC falling faster than
+    # counted: 100 / 90 - 1 = +0.11.
+    feed(est, [plant], [-TRUE_AH / 2.0] * int(1.6 * 3600), t0=t, temps=(25.0,))
+    assert 0.05 < float(ekf.scale[0]) < 0.15
+    assert est.capacity.samples == 0  # the voltage taught it, not two anchors
+
+
+def test_a_restored_lfp_scale_runs_from_the_first_sample() -> None:
+    plant = EcmPlant(shipped_model("LFP"), TRUE_AH, 0.5)
+    est = PackEstimator(
+        chemistry="LFP",
+        cells_series=1,
+        capacity_ah=TOLD_AH,
+        initial_soc_pct=50.0,
+        charge_voltage_limit_v=3.55,
+    )
+    t = _lfp_charge_to_sync(est, plant)
+    feed(est, [plant], [-TRUE_AH / 2.0] * 3600, t0=t, temps=(25.0,))
+    state = est.export_state()
+    assert "scale" in state["filter"]
+    after = PackEstimator(chemistry="LFP", cells_series=1, capacity_ah=TOLD_AH, charge_voltage_limit_v=3.55)
+    after.restore_state(state)
+    v = plant.step(0.0, 60.0)
+    after.update(timestamp=t + 3700.0, current_a=0.0, cell_voltages_v=[v], temperatures_c=[25.0])
+    ekf = after._ekf
+    assert ekf is not None and ekf.scale_enabled
+    assert ekf.scale == pytest.approx(np.asarray(state["filter"]["scale"]))
 
 
 def test_the_counting_scale_starts_again_from_a_learned_capacity() -> None:

@@ -48,7 +48,7 @@ def test_steps_inside_a_sample_period_do_not_skew_the_learned_resistance() -> No
     assert ekf is not None
     # The plant has the model's own resistance: the clean steps say so, the straddled ones are left out
     # (fed as pairs, they drove the scale to its lower bound, 0.5).
-    assert est._step_resistance.samples >= 20
+    assert est.resistance.samples >= 20
     assert 0.85 < ekf.resistance_scale < 1.2
     assert 0.85 < est.resistance_factor < 1.2
     # On the flat plateau the voltage says little; without the step-mismatch variance the straddled

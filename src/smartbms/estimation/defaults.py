@@ -40,6 +40,11 @@ class ChemistryDefaults:
     # before any capacity was measured (0: no such state). It does not walk: a capacity fades over
     # months, and each capacity the anchors measure restarts it.
     counting_scale_sigma: float = 0.0
+    # The scale starts only at the first anchor (full-charge sync, rested OCV). Before it, an error of
+    # the start SOC is not told apart from a scale error where the curve is flat: on the LFP plateau a
+    # start 20 % wrong, corrected an hour later at a knee, taught the scale +12 % and the next day's
+    # counting then ran 4 % off. A steep curve (NMC) anchors SOC all along and learns from the start.
+    scale_waits_for_anchor: bool = False
     # Share of the I*R drop the circuit model may get wrong once a charge has lasted (see the pack
     # estimator); the load figure (0.2) when the chemistry's charge side needs nothing more.
     sustained_charge_model_error: float = 0.2
@@ -47,7 +52,22 @@ class ChemistryDefaults:
 
 DEFAULTS: dict[str, ChemistryDefaults] = {
     "LFP": ChemistryDefaults(
-        3.55, 3.375, 3.65, 2.50, 0.0, 45.0, -20.0, 60.0, 0.003, 0.002, 1800.0, 90.0, 0.002, 0.03
+        3.55,
+        3.375,
+        3.65,
+        2.50,
+        0.0,
+        45.0,
+        -20.0,
+        60.0,
+        0.003,
+        0.002,
+        1800.0,
+        90.0,
+        0.002,
+        0.03,
+        counting_scale_sigma=0.05,
+        scale_waits_for_anchor=True,
     ),
     "NMC": ChemistryDefaults(
         4.15,

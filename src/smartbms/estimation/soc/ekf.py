@@ -248,6 +248,7 @@ class CellBankEkf:
         voltage_var: FloatArray,
         *,
         relinearize: bool = False,
+        ocv_soc_var: float = 0.0,
     ) -> None:
         """Fuse one terminal-voltage measurement per cell (variance ``voltage_var``, V^2).
 
@@ -256,6 +257,8 @@ class CellBankEkf:
         estimate. Worth it while the estimate may be far off (an uncertain start): the slope at a
         wrong SOC makes one update move only part of the way and then believe itself, and the rest
         of the error is then worked off at the pace the model error allows (tens of minutes).
+        ``ocv_soc_var``: how far along SOC the OCV curve itself may be misplaced (fraction^2); it adds
+        slope^2 times it to the voltage variance, so it weighs only where the curve is steep.
         """
         r0 = self.r0
         known = self.v1 + self.v2 + self.vbias + r0 * (current_a - self.offset)
@@ -286,6 +289,8 @@ class CellBankEkf:
         k2 = self.p02 * g - self.p12 * r0 + self.p22
         # Huber-style robustness: an innovation beyond 3 sigma is model mismatch (a knee, a cold
         # cell), not proof; widening S to fit it caps its pull at what a 3-sigma error may do.
+        if ocv_soc_var:
+            voltage_var = voltage_var + g * g * ocv_soc_var
         inv_s = 1.0 / np.maximum(g * k0 - r0 * k1 + k2 + voltage_var, y * y * (1.0 / 9.0))
         if use is not None:
             inv_s = inv_s * use
@@ -380,9 +385,11 @@ class CellBankEkf:
         self.p03 = np.zeros(self.soc.size)
 
     def reset_scale(self, sigma: float) -> None:
-        """Start the counting scale afresh (a new capacity is in use) with this uncertainty."""
-        if not self.scale_enabled:
+        """Start the counting scale afresh (a new capacity is in use, or the first anchor for a scale that
+        waits for one) with this uncertainty; a zero sigma leaves the filter as it is."""
+        if sigma <= 0.0:
             return
+        self.scale_enabled = True
         n = self.soc.size
         self.scale = np.zeros(n)
         self.p03, self.p13, self.p23 = np.zeros(n), np.zeros(n), np.zeros(n)
