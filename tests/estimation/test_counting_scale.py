@@ -53,13 +53,16 @@ def test_a_discharge_teaches_the_filter_a_capacity_told_11_percent_too_large() -
     assert after_charge < 0.7 * after_charge_without
 
 
+LFP_CHARGE_V = 3.50  # within reach of the plant, whose OCV table ends at the model's 100 %
+
+
 def _lfp_charge_to_sync(est: PackEstimator, plant: EcmPlant, t0: float = 0.0) -> float:
-    """C/3 to 3.55 V, then held there until the full-charge sync; returns the last timestamp."""
+    """C/3 to LFP_CHARGE_V, then held there until the full-charge sync; returns the last timestamp."""
     current, t = TRUE_AH / 3.0, t0
     while est.counters.full_syncs == 0 and t < t0 + 30_000:
         t += 1
         v = plant.step(current, 1.0)
-        if v >= 3.55:
+        if v >= LFP_CHARGE_V:
             current = max(0.5, current * 0.97)
         est.update(timestamp=t, current_a=current, cell_voltages_v=[v], temperatures_c=[25.0])
     return t
@@ -74,7 +77,7 @@ def test_the_lfp_counting_scale_waits_for_the_first_anchor() -> None:
         cells_series=1,
         capacity_ah=TOLD_AH,
         initial_soc_pct=70.0,  # 20 % off
-        charge_voltage_limit_v=3.55,
+        charge_voltage_limit_v=LFP_CHARGE_V,
     )
     feed(est, [plant], [TRUE_AH / 3.0] * 1800, temps=(25.0,))
     ekf = est._ekf
@@ -98,13 +101,15 @@ def test_a_restored_lfp_scale_runs_from_the_first_sample() -> None:
         cells_series=1,
         capacity_ah=TOLD_AH,
         initial_soc_pct=50.0,
-        charge_voltage_limit_v=3.55,
+        charge_voltage_limit_v=LFP_CHARGE_V,
     )
     t = _lfp_charge_to_sync(est, plant)
     feed(est, [plant], [-TRUE_AH / 2.0] * 3600, t0=t, temps=(25.0,))
     state = est.export_state()
     assert "scale" in state["filter"]
-    after = PackEstimator(chemistry="LFP", cells_series=1, capacity_ah=TOLD_AH, charge_voltage_limit_v=3.55)
+    after = PackEstimator(
+        chemistry="LFP", cells_series=1, capacity_ah=TOLD_AH, charge_voltage_limit_v=LFP_CHARGE_V
+    )
     after.restore_state(state)
     v = plant.step(0.0, 60.0)
     after.update(timestamp=t + 3700.0, current_a=0.0, cell_voltages_v=[v], temperatures_c=[25.0])
