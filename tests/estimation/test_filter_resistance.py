@@ -41,3 +41,18 @@ def test_steps_between_load_currents_leave_the_filters_resistance_alone() -> Non
     assert ekf is not None
     assert est.resistance.samples == 0
     assert ekf.resistance_scale == 1.0
+
+
+def test_a_restored_resistance_scales_the_filter_from_the_first_sample() -> None:
+    est, plant = _lfp(1.3)
+    profile: list[float] = []
+    for k in range(40):
+        profile += [0.0] * 50 + [(-0.5 if k % 2 else 0.4) * CAP] * 10
+    feed(est, [plant], profile, temps=(25.0,))
+    after = PackEstimator(chemistry="LFP", cells_series=1, capacity_ah=CAP, initial_soc_pct=60.0)
+    after.restore_state(est.export_state())
+    after.update(timestamp=1.0, current_a=0.0, cell_voltages_v=[plant.step(0.0, 1.0)], temperatures_c=[25.0])
+    ekf = after._ekf
+    assert ekf is not None
+    assert ekf.resistance_scale == pytest.approx(est.resistance_factor)
+    assert ekf.resistance_scale > 1.2

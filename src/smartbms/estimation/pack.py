@@ -441,6 +441,7 @@ class PackEstimator:
             scale_sigma0=self._scale_sigma() if self._scale_may_run() else 0.0,
         )
         self._ekf = ekf
+        self._scale_filter_resistance(ekf)  # a restored state's learned resistance applies at once
         saved = self._saved_filter
         if saved is not None:
             # What the filter knew of the sensors outlives SOC: the current offset and, with a
@@ -958,9 +959,13 @@ class PackEstimator:
         # Regress on the model's own R0 (without the learned scale) so the factor stays absolute.
         # R0 at the step's size: a step from or to rest measures R0 at the other end's current.
         model_r0 = float(np.mean(ekf.r0_at(abs(di)))) / ekf.resistance_scale
-        fit = self.resistance
-        if fit.add_step(di, dv, model_r0, min(abs(i_c), abs(i_b))) and fit.samples >= RESISTANCE_MIN_STEPS:
-            ekf.resistance_scale = min(3.0, max(0.5, fit.factor))
+        if self.resistance.add_step(di, dv, model_r0, min(abs(i_c), abs(i_b))):
+            self._scale_filter_resistance(ekf)
+
+    def _scale_filter_resistance(self, ekf: CellBankEkf) -> None:
+        """The filter's resistances follow the learned factor once it rests on enough steps."""
+        if self.resistance.samples >= RESISTANCE_MIN_STEPS:
+            ekf.resistance_scale = min(3.0, max(0.5, self.resistance.factor))
 
     def _publish(
         self,
