@@ -145,3 +145,53 @@ def test_a_quiet_load_refused_as_offset_gives_no_ocv_reading_either() -> None:
     run(est, plant, [-CAP / 150.0] * (3 * 3600), 0.0)
     assert est.counters.implausible_zero_readings >= 1
     assert est.counters.rest_anchors == 0
+
+
+def _charge_tail_then_rest(
+    offset_a: float, charge_cell_v: float, rest_v: float, seed: int = 4
+) -> PackEstimator:
+    """A charger's CV tail gliding from C/20 to C/50 while the cell sits at the charge voltage, the
+    charger stopping, an hour of rest; the sensor reads true + offset + noise."""
+    est = PackEstimator(
+        chemistry="NMC",
+        cells_series=1,
+        capacity_ah=CAP,
+        initial_soc_pct=97.0,
+        charge_voltage_limit_v=charge_cell_v,
+    )
+    tail = list(np.linspace(CAP / 20.0, CAP / 50.0, 1200)) + [CAP / 50.0] * 900
+    rng = np.random.default_rng(seed)
+    t = 0.0
+    for current in tail:
+        t += 1.0
+        est.update(
+            timestamp=t,
+            current_a=current + offset_a + rng.normal(0.0, CAP / 500.0),
+            cell_voltages_v=[charge_cell_v + rng.normal(0.0, 0.001)],
+            temperatures_c=[25.0],
+        )
+    for k in range(3600):
+        t += 1.0
+        v = rest_v + (charge_cell_v - rest_v) * np.exp(-k / 120.0)
+        est.update(
+            timestamp=t,
+            current_a=offset_a + rng.normal(0.0, CAP / 500.0),
+            cell_voltages_v=[v + rng.normal(0.0, 0.001)],
+            temperatures_c=[25.0],
+        )
+    return est
+
+
+def test_a_cv_tail_gliding_into_the_rest_band_is_not_read_as_the_offset() -> None:
+    # Offset -C/100: the C/50 tail reads +C/100, inside the rest band, for a quarter of an hour.
+    est = _charge_tail_then_rest(-CAP / 100.0, 4.15, 4.13)
+    assert est.current_offset_a == pytest.approx(-CAP / 100.0, abs=CAP / 1000.0)
+    assert est.counters.inconsistent_zero_readings == 0
+    assert est.counters.zero_offset_fusions >= 1
+
+
+def test_a_rest_at_full_that_began_with_the_chargers_step_reads_the_offset() -> None:
+    # Offset +C/130: the tail reads above the band; the charger's stop is a step, and the rest after it
+    # sits within 10 mV of the charge voltage (as an LFP cell's does) yet still reads the offset.
+    est = _charge_tail_then_rest(CAP / 130.0, 4.15, 4.145)
+    assert est.current_offset_a == pytest.approx(CAP / 130.0, abs=CAP / 1000.0)

@@ -41,6 +41,10 @@ REST_READING_AT = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, math.inf)
 ZERO_SAMPLE_NOISE_FILTERED = 3.0  # a rest ends this many sigmas of the smoothed noise beyond the band
 ZERO_SAMPLE_NOISE = 4.0  # a sample further than this many noise sigmas beyond the rest band is load
 ZERO_MIN_S = 300.0  # rested seconds before a rest's mean current counts as the sensor's offset
+# A sample-to-sample change beyond this many noise sigmas is a step (5 sigma of a difference of two).
+STEP_CHANGE_SIGMAS = 7.0
+# Mean cell voltage this close to the charge voltage: a charger may be holding it (see _cv_tail).
+CV_TAIL_BAND_V = 0.01
 ZERO_FORGET = 0.5  # weight kept by older rests when a new one is committed (offset drifts with T)
 # The same reading also corrects the filter's offset state (and through it the SOC counted with the
 # wrong offset). Its error: white noise averaged over the rested seconds, plus this floor for what
@@ -218,6 +222,8 @@ class PackEstimator:
         # current, so it still counts for seconds after a load starts: an OCV reading on such a sample
         # reads the load's voltage drop as SOC (20 % low at -10 degC on a drive's first second).
         self._rest_sample_quiet = False
+        self._recent_currents = (0.0, 0.0)
+        self._since_step_s = 0.0  # seconds since the current last changed beyond noise
         self._sync_s = 0.0
         self._sync_armed = True
         self._sync_soc = 1.0
@@ -677,6 +683,13 @@ class PackEstimator:
         return per_cell, changed
 
     def _track_rest(self, dt: float, current_a: float) -> bool:
+        # A change of the current beyond what noise does over two samples (a split step at long sample
+        # periods) marks a new state: a charger stopping, a load switching.
+        older, last = self._recent_currents
+        change = max(abs(current_a - last), abs(current_a - older))
+        stepped = change > STEP_CHANGE_SIGMAS * self.current_noise_a
+        self._since_step_s = 0.0 if stepped else self._since_step_s + dt
+        self._recent_currents = (last, current_a)
         # Judge rest on a smoothed, offset-corrected current: one noisy sample must not restart the clock.
         alpha = min(1.0, dt / REST_FILTER_S)
         self._rest_current_filtered += alpha * (current_a - self._rest_current_filtered)
@@ -695,7 +708,7 @@ class PackEstimator:
             band = self._rest_current_a + ZERO_SAMPLE_NOISE * self.current_noise_a
             settled = self._rest_s >= REST_FILTER_S and dt <= MAX_INTEGRATION_GAP_S
             self._rest_sample_quiet = abs(current_a - offset) <= band
-            if settled and self._rest_sample_quiet:
+            if settled and self._rest_sample_quiet and not self._cv_tail():
                 self._zero_sum += current_a * dt
                 self._zero_s += dt
                 self._zero_n += 1
@@ -722,6 +735,17 @@ class PackEstimator:
             self._rest_anchor = False
             self._rest_sample_quiet = False
         return self._rest_s >= self.defaults.rest_time_s
+
+    def _cv_tail(self) -> bool:
+        """The cells sit at the charge voltage and the rest began without a step: a charger's CV tail
+        gliding into the rest band, not a rest. With a sensor offset of -C/100 a C/50 tail reads +C/100;
+        read as the offset, it had the wrong sign, and the true rest after the charger stopped was then
+        refused as inconsistent. A charger that stops makes a step; a rest at full that began with one
+        (or long ago) still reads the offset."""
+        at_charge_voltage = self._v_mean >= self.limit_settings.charge_cell_v - CV_TAIL_BAND_V
+        # The smoothed current needs a few filter times to settle into the band after a step (ln of the
+        # step over the band: 4.6 for a 1C step), so the step may come that long before the rest.
+        return at_charge_voltage and self._since_step_s > self._rest_s + 6.0 * REST_FILTER_S
 
     def _fuse_zero(self) -> None:
         """Fuse the present rest's zero reading, the seconds not fused before, into the filter's offset.
