@@ -56,6 +56,16 @@ def test_a_discharge_teaches_the_filter_a_capacity_told_11_percent_too_large() -
 LFP_CHARGE_V = 3.50  # within reach of the plant, whose OCV table ends at the model's 100 %
 
 
+def _lfp(initial_soc_pct: float | None = None) -> PackEstimator:
+    return PackEstimator(
+        chemistry="LFP",
+        cells_series=1,
+        capacity_ah=TOLD_AH,
+        initial_soc_pct=initial_soc_pct,
+        charge_voltage_limit_v=LFP_CHARGE_V,
+    )
+
+
 def _lfp_charge_to_sync(est: PackEstimator, plant: EcmPlant, t0: float = 0.0) -> float:
     """C/3 to LFP_CHARGE_V, then held there until the full-charge sync; returns the last timestamp."""
     current, t = TRUE_AH / 3.0, t0
@@ -72,13 +82,7 @@ def test_the_lfp_counting_scale_waits_for_the_first_anchor() -> None:
     """On the flat LFP curve a wrong start is not told apart from a wrong capacity: the scale stays off
     until the full-charge sync has set SOC, and learns the capacity told wrong after it."""
     plant = EcmPlant(shipped_model("LFP"), TRUE_AH, 0.5)
-    est = PackEstimator(
-        chemistry="LFP",
-        cells_series=1,
-        capacity_ah=TOLD_AH,
-        initial_soc_pct=70.0,  # 20 % off
-        charge_voltage_limit_v=LFP_CHARGE_V,
-    )
+    est = _lfp(initial_soc_pct=70.0)  # 20 % off
     feed(est, [plant], [TRUE_AH / 3.0] * 1800, temps=(25.0,))
     ekf = est._ekf
     assert ekf is not None and not ekf.scale_enabled
@@ -96,20 +100,12 @@ def test_the_lfp_counting_scale_waits_for_the_first_anchor() -> None:
 
 def test_a_restored_lfp_scale_runs_from_the_first_sample() -> None:
     plant = EcmPlant(shipped_model("LFP"), TRUE_AH, 0.5)
-    est = PackEstimator(
-        chemistry="LFP",
-        cells_series=1,
-        capacity_ah=TOLD_AH,
-        initial_soc_pct=50.0,
-        charge_voltage_limit_v=LFP_CHARGE_V,
-    )
+    est = _lfp(initial_soc_pct=50.0)
     t = _lfp_charge_to_sync(est, plant)
     feed(est, [plant], [-TRUE_AH / 2.0] * 3600, t0=t, temps=(25.0,))
     state = est.export_state()
     assert "scale" in state["filter"]
-    after = PackEstimator(
-        chemistry="LFP", cells_series=1, capacity_ah=TOLD_AH, charge_voltage_limit_v=LFP_CHARGE_V
-    )
+    after = _lfp()
     after.restore_state(state)
     v = plant.step(0.0, 60.0)
     after.update(timestamp=t + 3700.0, current_a=0.0, cell_voltages_v=[v], temperatures_c=[25.0])
