@@ -262,6 +262,20 @@ def test_the_nmc_counting_scale_survives_a_restart_and_older_files_still_load() 
     assert restored is not None
     assert restored.scale == pytest.approx(ekf.scale, abs=1e-3)
     assert float(restored.p33[0]) <= 0.05**2
+    # Once a capacity was measured, a fresh start's scale sigma is that measurement's: a saved variance
+    # wider than it is capped there, not at the chemistry's prior.
+    measured = json.loads(json.dumps(state))
+    capacity = measured["capacity"]
+    capacity["samples"], capacity["weight"] = 1, 1.0 / (0.01 * 90.0) ** 2
+    capacity["weighted_sum"] = capacity["weight"] * 90.0
+    measured["filter"]["scale_var"] = [0.05**2, 0.05**2]
+    capped = estimator()
+    capped.restore_state(measured, restore_soc=False)
+    capped.update(
+        timestamp=t + 60, current_a=0.0, cell_voltages_v=[plant.step(0.0, 1.0)] * 2, temperatures_c=[25.0]
+    )
+    assert capped._ekf is not None
+    assert float(capped._ekf.p33.max()) <= capped._scale_sigma() ** 2 + 1e-12 < 0.05**2
     # A file written before the scale existed loads; the scale starts afresh.
     old = json.loads(json.dumps(state))
     del old["filter"]["scale"], old["filter"]["scale_var"]

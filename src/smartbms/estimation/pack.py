@@ -465,7 +465,7 @@ class PackEstimator:
             if "scale" in saved and self.defaults.counting_scale_sigma > 0.0:
                 # Like the offset, the scale belongs to the sensors and the capacity, not to SOC: it
                 # is taken with its variance, never wider than a fresh start's.
-                ekf.reset_scale(self.defaults.counting_scale_sigma)
+                ekf.reset_scale(self._scale_sigma())
                 ekf.scale = np.asarray(saved["scale"], dtype=np.float64).copy()
                 ekf.p33 = np.minimum(np.asarray(saved["scale_var"], dtype=np.float64), ekf.p33)
             if restored is not None:
