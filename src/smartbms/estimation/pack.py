@@ -849,12 +849,11 @@ class PackEstimator:
             offset_sigma = float(np.sqrt(np.mean(ekf.p11)))
             added = self.capacity.add_anchor(anchor, offset_sigma, supersede=supersede)
         if added:
-            # SOC is a fraction of the true capacity, so it stays; only the counting scale changes,
-            # and the filter's own scale error starts again from the learned capacity.
+            # SOC is a fraction of the true capacity, so it stays; only the counting scale changes.
             ekf.capacity_ah = self.capacity.capacity_ah
-            ekf.reset_scale(self._scale_sigma())
-        elif not ekf.scale_enabled:
-            # A scale that waits for an anchor starts here, after the anchor has set SOC.
+        if added or not ekf.scale_enabled:
+            # The filter's scale error starts again from the learned capacity; a scale that waits for an
+            # anchor starts here, after the anchor has set SOC.
             ekf.reset_scale(self._scale_sigma())
 
     def _model_error_share(self, current_a: float) -> float:
