@@ -1,7 +1,8 @@
 """A small equivalent-circuit plant for tests: a "cell" whose truth we know exactly.
 
-It uses a cell model's own OCV and resistances (optionally scaled), so tests can check that the
-estimators recover what was put in. PyBaMM-based checks live in test_validation_pybamm.py.
+It uses a cell model's own OCV and resistances (optionally scaled): R0 and R1 of the side the current
+flows (the last side at rest) and R0 at the present current when the model has those, so tests can
+check that the estimators recover what was put in. PyBaMM-based checks live in test_validation_pybamm.py.
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ class EcmPlant:
     resistance_scale: float = 1.0
     v1: float = 0.0
     v2: float = 0.0
+    direction: int = -1  # the side whose R0 and R1 apply: +1 charge, -1 discharge (kept at rest)
 
     def step(self, current_a: float, dt_s: float) -> float:
         """Advance by dt under current (positive = charging); returns the terminal voltage after it."""
+        if current_a:
+            self.direction = 1 if current_a > 0 else -1
         r0, r1, tau1, r2, tau2 = (
             float(np.interp(self.soc, self.model.soc_grid, t))
-            for t in self.model.rc_tables_at(self.temperature_c)
+            for t in self.model.rc_tables_at(self.temperature_c, self.direction)
         )
+        r0 *= float(self.model.r0_current_factor(self.temperature_c, current_a / self.capacity_ah))
         scale = self.resistance_scale * self.model.capacity_ah / self.capacity_ah
         self.soc += current_a * dt_s / (self.capacity_ah * 3600.0)
         a1, a2 = math.exp(-dt_s / tau1), math.exp(-dt_s / tau2)

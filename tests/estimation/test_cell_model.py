@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from smartbms.estimation.cell_model import CellModel, load_cell_model, shipped_model
+from smartbms.estimation.defaults import DEFAULTS
 from smartbms.estimation.errors import CellModelError
 
 
@@ -20,6 +21,15 @@ def test_shipped_models_load_and_are_consistent(chemistry: str) -> None:
     # The inverse lookup returns the SOC it came from.
     assert np.allclose(model.soc_from_ocv(mid[5:96]), soc[5:96], atol=2e-3)
     assert np.all(model.ocv(soc, 1.0) >= model.ocv(soc, -1.0))
+
+
+@pytest.mark.parametrize("chemistry", ["LFP", "NMC"])
+def test_shipped_models_reach_the_usual_charge_voltage_at_full(chemistry: str) -> None:
+    # A model whose charge branch ends below the charge setting cannot finish a simulated CC-CV charge
+    # (a rebuilt LFP model once ended at 3.524 V: its slow charge was placed 0.6 % past full).
+    model = shipped_model(chemistry)
+    assert float(model.ocv(1.0, 1.0)) > DEFAULTS[chemistry].charge_cell_v
+    assert model.has_directional_resistance and model.has_current_dependence
 
 
 def test_shipped_model_lookup_rejects_unknown_chemistry() -> None:

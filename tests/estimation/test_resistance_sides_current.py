@@ -17,6 +17,20 @@ CAP = 100.0
 ROWS = temperature_rows(np.array([25.0, 25.0]))
 
 
+def _plain(model: CellModel) -> CellModel:
+    """The model as older files had it: one R0/R1 for both directions, R0 the same at every current."""
+    return replace(
+        model,
+        _derived={},
+        r0_charge_ohm=None,
+        r0_discharge_ohm=None,
+        r1_charge_ohm=None,
+        r1_discharge_ohm=None,
+        r0_linear_share=None,
+        r0_exchange_c=None,
+    )
+
+
 def _sided(model: CellModel) -> CellModel:
     return replace(
         model,
@@ -41,7 +55,7 @@ def _bank(model: CellModel) -> CellBankEkf:
 
 
 def test_the_side_follows_the_sign_of_the_current_and_holds_near_zero() -> None:
-    model = _sided(shipped_model("NMC"))
+    model = _sided(_plain(shipped_model("NMC")))
     ekf = _bank(model)
     ekf.predict(1.0, 0.5 * CAP, ROWS)
     charge_r0 = ekf.r0.copy()
@@ -70,7 +84,7 @@ def _trajectory(model: CellModel) -> np.ndarray:
 
 
 def test_a_model_without_sides_or_current_dependence_is_unchanged() -> None:
-    model = shipped_model("NMC")
+    model = _plain(shipped_model("NMC"))
     tables = CellTables(model, CAP)
     assert not tables.directional and not tables.current_dependent
     rc = tables.rc(np.array([0.3, 0.7]), ROWS)
@@ -113,8 +127,16 @@ def test_the_current_fit_recovers_a_synthetic_butler_volmer_dependence() -> None
 
 
 def test_the_current_dependence_round_trips_and_old_files_load(tmp_path) -> None:
-    old = shipped_model("NMC")
-    assert not old.has_current_dependence
+    shipped = shipped_model("NMC")
+    assert shipped.has_current_dependence and shipped.has_directional_resistance
+    # A file written before either existed (no such keys) still loads, without them.
+    data = shipped.to_dict()
+    for key in ("r0_charge_ohm", "r0_discharge_ohm", "r1_charge_ohm", "r1_discharge_ohm"):
+        data.pop(key)
+    data.pop("r0_linear_share")
+    data.pop("r0_exchange_c")
+    old = CellModel.from_dict(data)
+    assert not old.has_current_dependence and not old.has_directional_resistance
     assert np.array_equal(old.r0_current_factor(25.0, np.array([0.0, 1.0, 3.0])), np.ones(3))
     nt = old.temperatures_c.size
     new = replace(old, _derived={}, r0_linear_share=np.full(nt, 0.2), r0_exchange_c=np.full(nt, 0.3))
