@@ -148,16 +148,17 @@ def test_a_quiet_load_refused_as_offset_gives_no_ocv_reading_either() -> None:
 
 
 def _charge_tail_then_rest(
-    offset_a: float, charge_cell_v: float, rest_v: float, seed: int = 4
+    offset_a: float, charge_cell_v: float, rest_v: float, seed: int = 4, bms_charge_cell_v: float = 0.0
 ) -> PackEstimator:
-    """A charger's CV tail gliding from C/20 to C/50 while the cell sits at the charge voltage, the
-    charger stopping, an hour of rest; the sensor reads true + offset + noise."""
+    """A charger's CV tail gliding from C/20 to C/50 while the cell sits at the charger's voltage, the
+    charger stopping, an hour of rest; the sensor reads true + offset + noise. The BMS's own charge
+    voltage setting is the charger's unless ``bms_charge_cell_v`` says otherwise."""
     est = PackEstimator(
         chemistry="NMC",
         cells_series=1,
         capacity_ah=CAP,
         initial_soc_pct=97.0,
-        charge_voltage_limit_v=charge_cell_v,
+        charge_voltage_limit_v=bms_charge_cell_v or charge_cell_v,
     )
     tail = list(np.linspace(CAP / 20.0, CAP / 50.0, 1200)) + [CAP / 50.0] * 900
     rng = np.random.default_rng(seed)
@@ -195,3 +196,33 @@ def test_a_rest_at_full_that_began_with_the_chargers_step_reads_the_offset() -> 
     # sits within 10 mV of the charge voltage (as an LFP cell's does) yet still reads the offset.
     est = _charge_tail_then_rest(CAP / 130.0, 4.15, 4.145)
     assert est.current_offset_a == pytest.approx(CAP / 130.0, abs=CAP / 1000.0)
+
+
+def test_a_cv_tail_of_a_charger_set_below_the_bms_is_not_read_as_the_offset() -> None:
+    # Many chargers hold less than the BMS allows (a solar charger's 4.10 V against the BMS's 4.15 V):
+    # the tail is told by the voltage held flat while the current tapers, not by the BMS's setting.
+    est = _charge_tail_then_rest(-CAP / 100.0, 4.10, 4.08, bms_charge_cell_v=4.15)
+    assert est.current_offset_a == pytest.approx(-CAP / 100.0, abs=CAP / 1000.0)
+    assert est.counters.inconsistent_zero_readings == 0
+    assert est.counters.zero_offset_fusions >= 1
+
+
+def test_a_charge_fading_at_dusk_still_reads_the_offset() -> None:
+    # A solar charge fading out: the current glides to zero with no step, but nothing holds the voltage,
+    # which falls with the current. The rest that follows is a rest and reads the offset.
+    est = PackEstimator(chemistry="NMC", cells_series=1, capacity_ah=CAP, initial_soc_pct=80.0)
+    offset_a = CAP / 130.0
+    rng = np.random.default_rng(5)
+    t = 0.0
+    fade = list(np.linspace(CAP / 20.0, 0.0, 1800)) + [0.0] * 3600
+    for k, current in enumerate(fade):
+        t += 1.0
+        v = 4.02 + 0.6 * current / CAP * (1.0 - np.exp(-k / 60.0))
+        est.update(
+            timestamp=t,
+            current_a=current + offset_a + rng.normal(0.0, CAP / 500.0),
+            cell_voltages_v=[v + rng.normal(0.0, 0.001)],
+            temperatures_c=[25.0],
+        )
+    assert est.current_offset_a == pytest.approx(offset_a, abs=CAP / 1000.0)
+    assert est.counters.zero_offset_fusions >= 1

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from smartbms.estimation.cell_model import BoolArray, CellModel, FloatArray, shipped_model
+from smartbms.estimation.cv_hold import CvHoldDetector
 from smartbms.estimation.defaults import DEFAULTS
 from smartbms.estimation.soc.ekf import DIRECTION_DEADBAND_C, SCALE_LIMIT, CellBankEkf
 from smartbms.estimation.soc.tables import CellTables, temperature_rows
@@ -224,6 +225,7 @@ class PackEstimator:
         self._rest_sample_quiet = False
         self._recent_currents = (0.0, 0.0)
         self._since_step_s = 0.0  # seconds since the current last changed beyond noise
+        self._cv_hold = CvHoldDetector(self._charging_above_a)
         self._sync_s = 0.0
         self._sync_armed = True
         self._sync_soc = 1.0
@@ -352,6 +354,9 @@ class PackEstimator:
             self._raw_charge_ah += i_now * dt_used / 3600.0
             self._counted_s += dt_used
 
+        if any_valid:
+            v_mean = float(np.mean(voltages if all_valid else voltages[valid_v]))
+            self._cv_hold.update(dt, i_now, v_mean, float(np.mean(ekf.r_total)))
         rested = self._track_rest(dt, i_now)
         self._charging_s = self._charging_s + dt if i_now > self._charging_above_a else 0.0
         self._since_correction_s += dt
@@ -737,15 +742,16 @@ class PackEstimator:
         return self._rest_s >= self.defaults.rest_time_s
 
     def _cv_tail(self) -> bool:
-        """The cells sit at the charge voltage and the rest began without a step: a charger's CV tail
-        gliding into the rest band, not a rest. With a sensor offset of -C/100 a C/50 tail reads +C/100;
-        read as the offset, it had the wrong sign, and the true rest after the charger stopped was then
-        refused as inconsistent. A charger that stops makes a step; a rest at full that began with one
-        (or long ago) still reads the offset."""
-        at_charge_voltage = self._v_mean >= self.limit_settings.charge_cell_v - CV_TAIL_BAND_V
+        """A charger holds the cells (at the charge voltage, or flat while its current tapers: a charger
+        set below the BMS) and the rest began without a step: a CV tail gliding into the rest band, not a
+        rest. With a sensor offset of -C/100 a C/50 tail reads +C/100; read as the offset, it had the
+        wrong sign, and the true rest after the charger stopped was then refused as inconsistent. A
+        charger that stops makes a step; a rest at full that began with one (or long ago) still reads
+        the offset."""
+        held = self._cv_hold.held or self._v_mean >= self.limit_settings.charge_cell_v - CV_TAIL_BAND_V
         # The smoothed current needs a few filter times to settle into the band after a step (ln of the
         # step over the band: 4.6 for a 1C step), so the step may come that long before the rest.
-        return at_charge_voltage and self._since_step_s > self._rest_s + 6.0 * REST_FILTER_S
+        return held and self._since_step_s > self._rest_s + 6.0 * REST_FILTER_S
 
     def _fuse_zero(self) -> None:
         """Fuse the present rest's zero reading, the seconds not fused before, into the filter's offset.
