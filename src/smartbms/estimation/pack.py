@@ -354,9 +354,6 @@ class PackEstimator:
             self._raw_charge_ah += i_now * dt_used / 3600.0
             self._counted_s += dt_used
 
-        if any_valid:
-            v_mean = float(np.mean(voltages if all_valid else voltages[valid_v]))
-            self._cv_hold.update(dt, i_now, v_mean, float(np.mean(ekf.r_total)))
         rested = self._track_rest(dt, i_now)
         self._charging_s = self._charging_s + dt if i_now > self._charging_above_a else 0.0
         self._since_correction_s += dt
@@ -1039,6 +1036,8 @@ class PackEstimator:
         else:
             v_max = v_min = v_mean = math.nan
         self._v_mean = v_mean
+        # Like the mean voltage, the charger's hold is read by the next sample's rest tracking.
+        self._cv_hold.update(dt, current_a, v_mean, float(np.mean(ekf.r_total)))
         cvl, ccl, dcl = self.limits.update(
             timestamp,
             dt,
