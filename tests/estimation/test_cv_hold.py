@@ -16,7 +16,7 @@ def _feed(det: CvHoldDetector, currents: list[float], volts: list[float], seed: 
     rng = np.random.default_rng(seed)
     out = []
     for current, v in zip(currents, volts, strict=True):
-        det.update(1.0, current, v + float(rng.normal(0.0, 0.001)), R_TOTAL)
+        det.update(1.0, current, v + float(rng.normal(0.0, 0.001)), lambda: R_TOTAL)
         out.append(det.held)
     return out
 
@@ -53,7 +53,7 @@ def test_a_discharge_ends_a_hold_and_missing_voltages_are_skipped() -> None:
     det = CvHoldDetector(CAP / 50.0)
     taper = list(np.linspace(CAP / 5.0, CAP / 20.0, 1200))
     assert _feed(det, taper, [4.10] * len(taper))[-1]
-    det.update(1.0, CAP / 25.0, math.nan, R_TOTAL)  # a lost reading changes nothing
+    det.update(1.0, CAP / 25.0, math.nan, lambda: R_TOTAL)  # a lost reading changes nothing
     assert det.held
-    det.update(1.0, -CAP / 2.0, 4.10, R_TOTAL)
+    det.update(1.0, -CAP / 2.0, 4.10, lambda: R_TOTAL)
     assert not det.held

@@ -12,6 +12,7 @@ against the cell's own resistance, not a fixed band.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 FILTER_S = 60.0  # the mean cell voltage is smoothed over this long: a millivolt of noise is not a change
 BAND_V = 0.003  # a held voltage stays within this of where the hold began
@@ -40,8 +41,9 @@ class CvHoldDetector:
         self._tapered = False
         self.held = False
 
-    def update(self, dt_s: float, current_a: float, v_mean: float, r_total_ohm: float) -> None:
-        """One sample: pack current (A, + charging), mean cell voltage, one cell's steady-state R (ohm)."""
+    def update(self, dt_s: float, current_a: float, v_mean: float, r_total_ohm: Callable[[], float]) -> None:
+        """One sample: pack current (A, + charging), mean cell voltage, and how to get one cell's
+        steady-state resistance (ohm; asked for only when the rest of a hold is there)."""
         if not math.isfinite(v_mean):
             return
         if math.isfinite(self._v_smooth) and dt_s > 0.0:
@@ -61,9 +63,10 @@ class CvHoldDetector:
                 self._restart(self._v_smooth, current_a)
         elif not in_band:
             self._restart(math.nan, 0.0)
-        released = r_total_ohm * (self._peak_a - min(current_a, self._peak_a))
-        flat = self._v_at_peak - self._v_smooth < FALL_SHARE * released
-        self.held = in_band and self._hold_s >= MIN_HOLD_S and self._tapered and flat
+        self.held = in_band and self._hold_s >= MIN_HOLD_S and self._tapered
+        if self.held:
+            released = r_total_ohm() * (self._peak_a - min(current_a, self._peak_a))
+            self.held = self._v_at_peak - self._v_smooth < FALL_SHARE * released
 
     def _restart(self, ref_v: float, current_a: float) -> None:
         self._ref_v, self._peak_a, self._v_at_peak = ref_v, current_a, ref_v

@@ -1037,7 +1037,7 @@ class PackEstimator:
             v_max = v_min = v_mean = math.nan
         self._v_mean = v_mean
         # Like the mean voltage, the charger's hold is read by the next sample's rest tracking.
-        self._cv_hold.update(dt, current_a, v_mean, float(np.mean(ekf.r_total)))
+        self._cv_hold.update(dt, current_a, v_mean, lambda: float(np.mean(ekf.r_total)))
         cvl, ccl, dcl = self.limits.update(
             timestamp,
             dt,
