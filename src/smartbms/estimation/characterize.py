@@ -354,7 +354,6 @@ def characterize(
 
     slow_temp = float(np.median(slow_discharge.temperature_c))
     vd_grid = np.interp(SOC_GRID, soc_d, v_d)
-    vc_grid = np.interp(SOC_GRID, soc_c, v_c)
     r_eff = _slow_polarisation(ocv_points, slow_temp, soc_d, v_d, i_d)
     start = _charge_start_offset(slow_discharge, capacity, soc_c, v_c - i_c * r_eff)
     end = _charge_end_offset(slow_charge, capacity, soc_c, soc_d, v_d + i_d * r_eff)
