@@ -234,3 +234,30 @@ def test_slow_charge_ends_where_its_closing_rest_sits_on_the_discharge_curve(
     gap = model.ocv(soc, 1.0) - model.ocv(soc, -1.0)
     assert np.max(gap) < 0.004
     assert np.max(np.abs(model.ocv(soc) - truth.ocv(soc))) < 0.006
+
+
+def _r1_charge_rise(model: CellModel, top_soc: float) -> float:
+    """Charge-side R1 at ``top_soc`` above its mean over 40-80 % SOC (ohm, 25 degC)."""
+    r1_c = model.rc_tables_at(25.0, 1)[1]
+    mid = (model.soc_grid >= 0.4) & (model.soc_grid <= 0.8)
+    return float(np.interp(top_soc, model.soc_grid, r1_c) - np.mean(r1_c[mid]))
+
+
+@pytest.mark.parametrize("excess_ohm", [0.0, 0.02])
+def test_the_closing_rest_gives_the_charge_side_its_polarisation_near_full(excess_ohm: float) -> None:
+    # Nothing in the pulse test lies above its top level (90 %); the rest closing the slow charge shows
+    # what the charge side holds there. A truth without such an excess must get none.
+    base = shipped_model("NMC")
+    flat_r1 = np.repeat(np.mean(base.r1_charge_ohm, axis=1, keepdims=True), base.soc_grid.size, axis=1)
+    ramp = np.clip((base.soc_grid - 0.9) / 0.06, 0.0, 1.0)
+    truth = replace(base, _derived={}, r1_charge_ohm=flat_r1 + excess_ohm * ramp, r1_discharge_ohm=flat_r1)
+    tests = lab_tests(truth, 10.0)
+    model = characterize(
+        chemistry="NMC",
+        slow_discharge=tests["discharge"],
+        slow_charge=_charge_with_closing_rest(truth, 10.0, 1.0),
+        pulse_tests=[tests["pulse"]],
+    )
+    scale = truth.capacity_ah / 10.0  # the truth's resistances are for its own capacity
+    rise = _r1_charge_rise(model, 0.95)
+    assert rise == pytest.approx(excess_ohm * scale * float(np.interp(0.95, truth.soc_grid, ramp)), abs=0.002)
