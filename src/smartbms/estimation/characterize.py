@@ -357,7 +357,8 @@ def characterize(
     vd_grid = np.interp(SOC_GRID, soc_d, v_d)
     r_eff = _slow_polarisation(ocv_points, slow_temp, soc_d, v_d, i_d)
     start = _charge_start_offset(slow_discharge, capacity, soc_c, v_c - i_c * r_eff)
-    end = _charge_end_offset(slow_charge, capacity, soc_c, soc_d, v_d + i_d * r_eff)
+    charge_rest = _closing_rest(slow_charge, capacity)
+    end = _charge_end_offset(charge_rest, soc_c, soc_d, v_d + i_d * r_eff)
     if end is None:
         soc_c = soc_c - start
     else:
@@ -373,9 +374,9 @@ def characterize(
         for t in rows
     )
     top_extra = np.zeros(SOC_GRID.size)
-    if sided and end is not None:
+    if sided and end is not None and charge_rest is not None:
         top_pulse = max(p.soc for p in rows[min(rows, key=lambda t: abs(t - slow_temp))])
-        top_extra = _charge_top_polarisation(slow_charge, capacity, i_c, r_eff, top_pulse, float(soc_c[-1]))
+        top_extra = _charge_top_polarisation(charge_rest, i_c, r_eff, top_pulse, float(soc_c[-1]))
     ocv_dis = vd_grid + i_d * r_eff
     ocv_chg = vc_grid - i_c * r_eff
     mid = 0.5 * (ocv_dis + ocv_chg)
@@ -505,8 +506,17 @@ def _add_slow_remainder(
     tables["r2"] = tables["r2"] + extra * tables["r0"] / tables["r0"][j]
 
 
+def _closing_rest(trace: Trace, capacity: float) -> tuple[float, float] | None:
+    """(last voltage under current, voltage at the end) of a slow test ending with a rest of >= 60 s."""
+    t, i, v = trace.time_s, trace.current_a, trace.voltage_v
+    moving = np.flatnonzero(np.abs(i) > 0.01 * capacity)
+    if moving.size == 0 or t[-1] - t[moving[-1]] < 60.0:
+        return None
+    return float(v[moving[-1]]), float(v[-1])
+
+
 def _charge_top_polarisation(
-    slow_charge: Trace, capacity: float, i_c: float, r_eff: float, top_pulse_soc: float, end_soc: float
+    charge_rest: tuple[float, float], i_c: float, r_eff: float, top_pulse_soc: float, end_soc: float
 ) -> FloatArray:
     """Charge-side resistance (ohm, on SOC_GRID) to add to R1 between the pulse test's top level and full.
 
@@ -520,17 +530,16 @@ def _charge_top_polarisation(
     CC-CV charge read 0.3-0.5 % SOC too full. The OCV branches keep what the slow curves say: lowering
     the charge branch by the same excess put it 6 mV under the rested voltage at 96 % (measured worse).
     """
-    i, v = slow_charge.current_a, slow_charge.voltage_v
-    moving = np.flatnonzero(np.abs(i) > 0.01 * capacity)
-    if moving.size == 0 or i_c <= 0 or end_soc - top_pulse_soc < 0.01:
+    if i_c <= 0 or end_soc - top_pulse_soc < 0.01:
         return np.zeros(SOC_GRID.size)
-    r_top = (float(v[moving[-1]]) - float(v[-1])) / i_c
+    loaded_v, rested_v = charge_rest
+    r_top = (loaded_v - rested_v) / i_c
     ramp = np.clip((SOC_GRID - top_pulse_soc) / (end_soc - top_pulse_soc), 0.0, 1.0)
     return np.asarray(max(0.0, r_top - r_eff) * ramp, dtype=np.float64)
 
 
 def _charge_end_offset(
-    slow_charge: Trace, capacity: float, soc_c: FloatArray, soc_d: FloatArray, ocv_d: FloatArray
+    charge_rest: tuple[float, float] | None, soc_c: FloatArray, soc_d: FloatArray, ocv_d: FloatArray
 ) -> float | None:
     """Shift (fraction of SOC) that would put the slow charge's end where its closing rest says it is.
 
@@ -543,12 +552,10 @@ def _charge_end_offset(
     gap between the branches at 95-99 % SOC, a cell without hysteresis. None without a closing rest or
     when the match is implausible (over 5 %).
     """
-    t, i, v = slow_charge.time_s, slow_charge.current_a, slow_charge.voltage_v
-    moving = np.flatnonzero(np.abs(i) > 0.01 * capacity)
-    if moving.size == 0 or t[-1] - t[moving[-1]] < 60.0:
+    if charge_rest is None:
         return None
     rising = np.maximum.accumulate(ocv_d)
-    v_rest = float(v[-1])
+    v_rest = charge_rest[1]
     s_end = 1.0 if v_rest >= rising[-1] else float(np.interp(v_rest, rising, soc_d))
     shift = float(soc_c[-1]) - s_end
     return shift if abs(shift) <= 0.05 else None
@@ -566,11 +573,10 @@ def _charge_start_offset(
     one the charge is taken to start at empty. Near empty every Li-ion curve is steep, so the
     crossing is sharp and the hysteresis there moves it little.
     """
-    t, i, v = slow_discharge.time_s, slow_discharge.current_a, slow_discharge.voltage_v
-    moving = np.flatnonzero(np.abs(i) > 0.01 * capacity)
-    if moving.size == 0 or t[-1] - t[moving[-1]] < 60.0:
+    closing = _closing_rest(slow_discharge, capacity)
+    if closing is None:
         return 0.0
-    ocv_empty = float(v[-1])
+    ocv_empty = closing[1]
     above = np.flatnonzero(ocv_c >= ocv_empty)
     if above.size == 0 or above[0] == 0:
         return 0.0
