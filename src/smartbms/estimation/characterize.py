@@ -88,6 +88,11 @@ GAS_CONSTANT = 8.314
 MAX_PULSE_S = 120.0
 MIN_REST_FOR_OCV_S = 600.0
 SLOW_TAU_MAX_SHARE_OF_REST = 0.5  # a slow time constant is fitted only up to this share of its rest
+# A rest whose voltage still moves this much over its last SETTLING_WINDOW_S has not settled: its final
+# level is not the OCV, and the slow pair is fitted towards the OCV of the slow curves instead.
+UNSETTLED_DRIFT_V = 0.002
+SETTLING_WINDOW_S = 300.0
+UNSETTLED_TAU_MAX_SHARE_OF_REST = 4.0  # with the end pinned to the OCV, longer time constants show
 MIN_PULSES_PER_SIDE = 3  # charge and discharge pulses are fitted apart when each side has this many
 # R0's current dependence is fitted when every temperature has pulses at two or more current levels at
 # least this far apart (ratio), with this many pulses at each level.
@@ -216,25 +221,53 @@ def find_pulses(
     return pulses, rested, long_steps
 
 
-def fit_slow_rc(step: LongStep, tau1_s: float) -> tuple[float, float] | None:
-    """(R2, tau2) from a long relaxation, the fast pair's time constant already known."""
+def fit_slow_rc(step: LongStep, tau1_s: float, ocv_v: float | None = None) -> tuple[float, float] | None:
+    """(R2, tau2) from a long relaxation, the fast pair's time constant already known.
+
+    ``ocv_v``: the OCV at the step's SOC from the slow curves. It is used only when the rest has not
+    settled (see _unsettled): a cold cell's solid diffusion can still move the voltage by 10 mV in the
+    last 5 minutes of a 20-minute rest, and a fit free to place the final level puts that tail into it
+    (Ecker2015 at -10 degC: R2 0.8 ohm, tau2 7 min, the model then 15-60 mV above the cell at the end of
+    its own 12-minute step; pinned to the OCV: R2 1.2-3.3 ohm, tau2 9-24 min).
+    """
     tt, vv = step.rest_time_s[1:], step.rest_voltage_v[1:]
+    if ocv_v is not None and _unsettled(tt, vv, ocv_v):
+        target = vv - ocv_v
+        fixed_level = True
+        longest = UNSETTLED_TAU_MAX_SHARE_OF_REST * float(tt[-1])
+    else:
+        target = vv
+        fixed_level = False
+        # A time constant much longer than the rest that shows it cannot be told from the rest's final
+        # level when that level is free: a held-out NMC cell came out with R2 = 6.5 x R0 and
+        # tau2 = 44 min from 20-minute rests.
+        longest = SLOW_TAU_MAX_SHARE_OF_REST * float(tt[-1])
+    lowest = max(4.0 * tau1_s, 60.0)
+    candidates = np.geomspace(lowest, max(3000.0, longest), 50)
     best: tuple[float, float, float] | None = None
-    candidates = np.geomspace(max(4.0 * tau1_s, 60.0), 3000.0, 50)
-    # A time constant much longer than the rest that shows it cannot be told from the rest's final
-    # level: a still-drifting OCV (a steep part of the curve) then fits as a huge, slow R2 (a held-out
-    # NMC cell came out with R2 = 6.5 x R0 and tau2 = 44 min from 20-minute rests).
-    longest = max(float(candidates[0]), SLOW_TAU_MAX_SHARE_OF_REST * float(tt[-1]))
-    for tau2 in candidates[candidates <= longest]:
-        basis = np.column_stack([np.ones_like(tt), np.exp(-tt / tau1_s), np.exp(-tt / tau2)])
-        coef, *_ = np.linalg.lstsq(basis, vv, rcond=None)
-        resid = float(np.sum((basis @ coef - vv) ** 2))
+    for tau2 in candidates[candidates <= max(lowest, longest)]:
+        columns = [np.exp(-tt / tau1_s), np.exp(-tt / tau2)]
+        if not fixed_level:
+            columns.insert(0, np.ones_like(tt))
+        basis = np.column_stack(columns)
+        coef, *_ = np.linalg.lstsq(basis, target, rcond=None)
+        resid = float(np.sum((basis @ coef - target) ** 2))
         if best is None or resid < best[0]:
-            best = (resid, float(tau2), float(coef[2]))
+            best = (resid, float(tau2), float(coef[-1]))
     assert best is not None
     _, tau2, amplitude = best
     r2 = amplitude / (step.delta_current_a * (1.0 - math.exp(-step.duration_s / tau2)))
     return (r2, tau2) if r2 > 0 else None
+
+
+def _unsettled(tt: FloatArray, vv: FloatArray, ocv_v: float) -> bool:
+    """Whether a rest is still moving at its end, towards ``ocv_v`` (and not already past it: a rest
+    that settled a few mV off the 25 degC curve is the OCV's temperature shift, not polarisation)."""
+    if tt[-1] < 2.0 * SETTLING_WINDOW_S:
+        return False
+    k = int(np.searchsorted(tt, tt[-1] - SETTLING_WINDOW_S))
+    drift = float(vv[-1] - vv[k])
+    return abs(drift) > UNSETTLED_DRIFT_V and drift * (ocv_v - float(vv[-1])) > 0.0
 
 
 def _fit_pulse(
@@ -417,7 +450,10 @@ def characterize(
             tables["r0"][j] = _table_on_grid(socs, np.array([p.r0_ohm for p in pulses]))
             tables["r1"][j] = _table_on_grid(socs, np.array([p.r1_ohm for p in pulses]))
         tau1 = float(np.median([p.tau1_s for p in pulses]))
-        slow_fits = [(step.soc, fit_slow_rc(step, tau1)) for step in slow_rows.get(float(temp), [])]
+        slow_fits = [
+            (step.soc, fit_slow_rc(step, tau1, _branch_at(step, ocv_dis, ocv_chg)))
+            for step in slow_rows.get(float(temp), [])
+        ]
         good = [(s, f) for s, f in slow_fits if f is not None]
         if len(good) >= 2:
             s_arr = np.array([s for s, _ in good])
@@ -504,6 +540,12 @@ def _add_slow_remainder(
     if extra <= 0:
         return
     tables["r2"] = tables["r2"] + extra * tables["r0"] / tables["r0"][j]
+
+
+def _branch_at(step: LongStep, ocv_dis: FloatArray, ocv_chg: FloatArray) -> float:
+    """The OCV a long step's rest heads for: the branch of the step's direction, at its SOC."""
+    branch = ocv_chg if step.delta_current_a > 0 else ocv_dis
+    return float(np.interp(step.soc, SOC_GRID, branch))
 
 
 def _closing_rest(trace: Trace, capacity: float) -> tuple[float, float] | None:
