@@ -366,8 +366,11 @@ class PackEstimator:
             self._since_correction_s = 0.0
             base = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
             # The circuit model is worse the harder the cell works: widen the error with |I| * R,
-            # and count one independent sample per correlation time by inflating the variance.
-            inflation = max(1.0, MODEL_ERROR_CORRELATION_S / period)
+            # and count one independent sample per correlation time by inflating the variance. What the
+            # model misses is slower than what it holds: its errors last at least as long as its slow
+            # pair's time constant (a cold cell's diffusion: up to 24 min).
+            correlation_s = max(MODEL_ERROR_CORRELATION_S, ekf.slow_tau_s)
+            inflation = max(1.0, correlation_s / period)
             model_err = self._model_error_share(i_now) * (i_now * ekf.r_total)
             var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
             table_soc_var = OCV_SOC_ERROR**2 * inflation  # times the OCV slope squared, in the filter

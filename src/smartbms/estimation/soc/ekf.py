@@ -100,6 +100,7 @@ class CellBankEkf:
         # RC parameters at the last refresh (columns R0, R1, tau1, R2, tau2) and the step factors.
         self._rc_dt = -1.0
         self._rc_age_s = 0.0
+        self.slow_tau_s = 0.0  # the slow pair's time constant now (the longest over the cells)
         # R0 (at 1C when the model has a current dependence), R1 and R2 of the side in use.
         self._r0_table = np.zeros(n)
         self._r1 = np.zeros(n)
@@ -164,6 +165,8 @@ class CellBankEkf:
         self._a2 = np.exp(-dt_s / tau2)
         self._b2 = r2 * (1.0 - self._a2)
         self._r2 = r2
+        if self.tables.model.has_second_rc:  # (without one, tau2 is a placeholder)
+            self.slow_tau_s = float(np.max(tau2))
         self._rows = temp_rows
         if self.tables.directional:
             one_minus_a1 = 1.0 - self._a1
