@@ -365,13 +365,14 @@ class PackEstimator:
             period = self._since_correction_s
             self._since_correction_s = 0.0
             base = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
-            # The circuit model is worse the harder the cell works: widen the error with |I| * R,
-            # and count one independent sample per correlation time by inflating the variance. What the
-            # model misses is slower than what it holds: its errors last at least as long as its slow
-            # pair's time constant (a cold cell's diffusion: up to 24 min).
+            # The circuit model is worse the harder the cell works: widen the error with the
+            # polarisation it predicts, and count one independent sample per correlation time by
+            # inflating the variance. What the model misses is slower than what it holds: its errors
+            # last at least as long as its slow pair's time constant (a cold cell's diffusion: up to
+            # 24 min).
             correlation_s = max(MODEL_ERROR_CORRELATION_S, ekf.slow_tau_s)
             inflation = max(1.0, correlation_s / period)
-            model_err = self._model_error_share(i_now) * (i_now * ekf.r_total)
+            model_err = self._model_error_share(i_now) * self._polarisation_v(ekf, i_now)
             var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
             table_soc_var = OCV_SOC_ERROR**2 * inflation  # times the OCV slope squared, in the filter
             if math.isinf(period):
@@ -861,6 +862,20 @@ class PackEstimator:
             # The filter's scale error starts again from the learned capacity; a scale that waits for an
             # anchor starts here, after the anchor has set SOC.
             ekf.reset_scale(self._scale_sigma())
+
+    @staticmethod
+    def _polarisation_v(ekf: CellBankEkf, current_a: float) -> FloatArray:
+        """How far the model puts each cell's voltage from its OCV now (V, magnitude).
+
+        |I| * (R0 + R1 + R2) under a load; once the load stops, what the RC pairs still hold. Tied to the
+        current alone, the model error vanished at every stop while the pairs still held tens of mV,
+        and each stop of a cold drive pulled SOC by their error (held-out Ecker2015 at -10 degC: the
+        worst error 5.7 % fell to 4.4 %).
+        """
+        steady = np.abs(current_a * ekf.r_total)
+        now = np.abs(ekf.r0 * (current_a - ekf.offset) + ekf.v1 + ekf.v2)
+        out: FloatArray = np.maximum(steady, now)
+        return out
 
     def _model_error_share(self, current_a: float) -> float:
         """Share of the I*R drop the circuit model may get wrong now.
