@@ -80,7 +80,7 @@ RESTORE_MAX_GAP_S = 30 * 86400.0
 RESTORE_DISAGREEMENT_SIGMAS = 3.0
 TEMPERATURE_TOLERANCE_C = 0.25  # readings closer than this to the cached ones reuse them
 # Voltage trust, tuned on Chen2020 and Prada2013 only (the held-out cells never informed them):
-LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
+LOAD_MODEL_ERROR = 0.2  # share of the predicted polarisation (I*R, the RC pairs) the model may get wrong
 OCV_TABLE_ERROR_V = 0.003  # how far a characterised OCV table may sit from the real cell
 # How far along SOC a characterised OCV curve may sit from the real cell's (its alignment from the slow
 # curves): worth millivolts where the curve is steep. Without it the voltage at the top of an LFP charge
@@ -878,7 +878,7 @@ class PackEstimator:
         return out
 
     def _model_error_share(self, current_a: float) -> float:
-        """Share of the I*R drop the circuit model may get wrong now.
+        """Share of the predicted polarisation (_polarisation_v) the circuit model may get wrong now.
 
         A charge lasting longer than the pulses that characterised its side builds a polarisation the
         model never saw (a diffusion overpotential; Chen2020 at 0.5C: 10-20 mV after half an hour):
