@@ -80,7 +80,7 @@ RESTORE_MAX_GAP_S = 30 * 86400.0
 RESTORE_DISAGREEMENT_SIGMAS = 3.0
 TEMPERATURE_TOLERANCE_C = 0.25  # readings closer than this to the cached ones reuse them
 # Voltage trust, tuned on Chen2020 and Prada2013 only (the held-out cells never informed them):
-LOAD_MODEL_ERROR = 0.2  # share of the predicted polarisation (I*R, the RC pairs) the model may get wrong
+LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
 OCV_TABLE_ERROR_V = 0.003  # how far a characterised OCV table may sit from the real cell
 # How far along SOC a characterised OCV curve may sit from the real cell's (its alignment from the slow
 # curves): worth millivolts where the curve is steep. Without it the voltage at the top of an LFP charge
@@ -365,14 +365,13 @@ class PackEstimator:
             period = self._since_correction_s
             self._since_correction_s = 0.0
             base = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
-            # The circuit model is worse the harder the cell works: widen the error with the
-            # polarisation it predicts, and count one independent sample per correlation time by
-            # inflating the variance. What the model misses is slower than what it holds: its errors
-            # last at least as long as its slow pair's time constant (a cold cell's diffusion: up to
-            # 24 min).
+            # The circuit model is worse the harder the cell works: widen the error with |I| * R,
+            # and count one independent sample per correlation time by inflating the variance. What the
+            # model misses is slower than what it holds: its errors last at least as long as its slow
+            # pair's time constant (a cold cell's diffusion: up to 24 min).
             correlation_s = max(MODEL_ERROR_CORRELATION_S, ekf.slow_tau_s)
             inflation = max(1.0, correlation_s / period)
-            model_err = self._model_error_share(i_now) * self._polarisation_v(ekf, i_now)
+            model_err = self._model_error_share(i_now) * (i_now * ekf.r_total)
             var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
             table_soc_var = OCV_SOC_ERROR**2 * inflation  # times the OCV slope squared, in the filter
             if math.isinf(period):
@@ -863,22 +862,8 @@ class PackEstimator:
             # anchor starts here, after the anchor has set SOC.
             ekf.reset_scale(self._scale_sigma())
 
-    @staticmethod
-    def _polarisation_v(ekf: CellBankEkf, current_a: float) -> FloatArray:
-        """How far the model puts each cell's voltage from its OCV now (V, magnitude).
-
-        |I| * (R0 + R1 + R2) under a load; once the load stops, what the RC pairs still hold. Tied to the
-        current alone, the model error vanished at every stop while the pairs still held tens of mV,
-        and each stop of a cold drive pulled SOC by their error (held-out Ecker2015 at -10 degC: the
-        worst error 5.7 % fell to 4.4 %).
-        """
-        steady = np.abs(current_a * ekf.r_total)
-        now = np.abs(ekf.r0 * (current_a - ekf.offset) + ekf.v1 + ekf.v2)
-        out: FloatArray = np.maximum(steady, now)
-        return out
-
     def _model_error_share(self, current_a: float) -> float:
-        """Share of the predicted polarisation (_polarisation_v) the circuit model may get wrong now.
+        """Share of the I*R drop the circuit model may get wrong now.
 
         A charge lasting longer than the pulses that characterised its side builds a polarisation the
         model never saw (a diffusion overpotential; Chen2020 at 0.5C: 10-20 mV after half an hour):
