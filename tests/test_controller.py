@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.core.helpers import healthy, pack_settings
 
+from smartbms.balancing.base import BalancingDecision
 from smartbms.controller import Controller, Snapshot
 from smartbms.core.actions import Actions
 from smartbms.core.measurement import Measurement
@@ -111,3 +112,36 @@ def test_lost_source_fails_safe() -> None:
     assert snap is not None
     assert not snap.actions.charge_enabled and not snap.actions.discharge_enabled
     assert "E-SENSOR-STALE" in snap.actions.alarms
+
+
+class RecordingEstimator:
+    """Records what the controller tells an estimator; returns no estimate."""
+
+    def __init__(self) -> None:
+        self.cell_currents: list[object] = []
+
+    def update(self, **kwargs: object) -> None:
+        self.cell_currents.append(kwargs.get("cell_currents_a"))
+
+    def set_soc(self, soc_pct: float) -> None:
+        pass
+
+
+class BleedCellTwo:
+    """A balancer that bleeds cell 2 on every tick."""
+
+    def decide(self, inp: object) -> BalancingDecision:
+        return BalancingDecision(bleed_cells=(2,))
+
+
+def test_the_estimator_is_told_what_the_bleed_resistors_drew_since_the_last_tick() -> None:
+    pack = SteadyPack()
+    estimator = RecordingEstimator()
+    settings = pack_settings()
+    controller = Controller(settings, pack, pack, estimator=estimator, balancer=BleedCellTwo())
+    for t in range(3):
+        controller.tick(float(t))
+    # The first tick has nothing before it; from the second on, cell 2 lost V / R through its resistor.
+    assert estimator.cell_currents[0] is None
+    ohm = settings.balancing.bleed_resistance_ohm
+    assert estimator.cell_currents[1] == (0.0, -3.3 / ohm, 0.0, 0.0)

@@ -44,7 +44,13 @@ class Actuator(Protocol):
 
 class Estimator(Protocol):
     def update(
-        self, *, timestamp: float, current_a: float, cell_voltages_v: Any, temperatures_c: Any
+        self,
+        *,
+        timestamp: float,
+        current_a: float,
+        cell_voltages_v: Any,
+        temperatures_c: Any,
+        cell_currents_a: Any = None,
     ) -> Any: ...
 
     def set_soc(self, soc_pct: float) -> None: ...
@@ -159,6 +165,9 @@ class Controller:
             # The strategies' own input type; imported lazily so the core runs without them.
             self._balancing_input = importlib.import_module("smartbms.balancing").BalancingInput
         self.latest: Snapshot | None = None
+        # Each cell's balancing current (A, + = into the cell) since the last tick: the estimator
+        # counts it, the string's current sensor never sees it.
+        self._cell_currents: tuple[float, ...] | None = None
         self.publish_errors = 0
         self._stop = threading.Event()
 
@@ -227,8 +236,10 @@ class Controller:
                 current_a=sample.current_a,
                 cell_voltages_v=sample.cell_voltages_v,
                 temperatures_c=sample.temperatures_c,
+                cell_currents_a=self._cell_currents,
             )
         actions = self._with_balancing_and_leds(actions, estimate, now)
+        self._cell_currents = self._balancing_currents(actions, sample)
         if self.actuator is not None:
             self.actuator.apply(actions, now)
         events = (*extra_events, *actions.events)
@@ -279,6 +290,21 @@ class Controller:
         return last
 
     # -- helpers -----------------------------------------------------------------------------
+    def _balancing_currents(self, actions: Actions, sample: Any) -> tuple[float, ...] | None:
+        """What each cell will carry on its own until the next tick: a bleed resistor's V / R out of
+        it, an active balancer's transfer current."""
+        if actions.balancing_currents_a:
+            return tuple(actions.balancing_currents_a)
+        if not actions.balancing_cells or sample is None:
+            return None
+        voltages = sample.cell_voltages_v
+        ohm = self._state.settings.balancing.bleed_resistance_ohm
+        out = [0.0] * len(voltages)
+        for cell in actions.balancing_cells:
+            if 1 <= cell <= len(out) and math.isfinite(voltages[cell - 1]):
+                out[cell - 1] = -voltages[cell - 1] / ohm
+        return tuple(out)
+
     def _with_balancing_and_leds(self, actions: Actions, estimate: Any, now: float) -> Actions:
         sample = self._state.last_sample
         bleed: tuple[int, ...] = ()

@@ -80,7 +80,7 @@ RESTORE_MAX_GAP_S = 30 * 86400.0
 RESTORE_DISAGREEMENT_SIGMAS = 3.0
 TEMPERATURE_TOLERANCE_C = 0.25  # readings closer than this to the cached ones reuse them
 # Voltage trust, tuned on Chen2020 and Prada2013 only (the held-out cells never informed them):
-LOAD_MODEL_ERROR = 0.2  # share of the I*R drop the circuit model may get wrong
+LOAD_MODEL_ERROR = 0.2  # share of the predicted polarisation (I*R, the RC pairs) the model may get wrong
 OCV_TABLE_ERROR_V = 0.003  # how far a characterised OCV table may sit from the real cell
 # How far along SOC a characterised OCV curve may sit from the real cell's (its alignment from the slow
 # curves): worth millivolts where the curve is steep. Without it the voltage at the top of an LFP charge
@@ -123,6 +123,7 @@ class EstimatorCounters:
     zero_offset_fusions: int = 0  # rest readings fused into the filter's current offset
     implausible_zero_readings: int = 0  # rest readings too large for a sensor offset (a real load)
     inconsistent_zero_readings: int = 0  # rest readings far from the offset already known (a real load)
+    bad_cell_currents: int = 0  # per-cell (balancing) currents of the wrong length or not finite
     restored_soc: int = 0  # starts from a saved SOC
     # saved SOCs not used: the time away unknown or too long, or the voltage disagreed
     restored_soc_discarded: int = 0
@@ -309,7 +310,11 @@ class PackEstimator:
         current_a: float,
         cell_voltages_v: Sequence[float],
         temperatures_c: Sequence[float],
+        cell_currents_a: Sequence[float] | None = None,
     ) -> PackEstimate:
+        """Take one sample. ``cell_currents_a``: what each cell carried since the last sample besides
+        the string's current (A, + = into the cell): a balancer's bleed or transfer, which the string's
+        current sensor never sees."""
         voltages = self._cell_array(cell_voltages_v)
         temps, rows_changed = self._temperatures(temperatures_c)
         valid_v = np.isfinite(voltages)
@@ -349,6 +354,8 @@ class PackEstimator:
             ekf.inflate((err / ekf.capacity_ah) ** 2)
             dt_used = 0.0
         i_now = current_a if current_ok else self._last_current
+        if cell_currents_a is not None and dt <= MAX_INTEGRATION_GAP_S:
+            self._count_cell_currents(ekf, dt, cell_currents_a)
         if dt_used:
             self._charge_ah += (i_now - float(ekf.offset[0])) * dt_used / 3600.0
             self._raw_charge_ah += i_now * dt_used / 3600.0
@@ -365,13 +372,14 @@ class PackEstimator:
             period = self._since_correction_s
             self._since_correction_s = 0.0
             base = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
-            # The circuit model is worse the harder the cell works: widen the error with |I| * R,
-            # and count one independent sample per correlation time by inflating the variance. What the
-            # model misses is slower than what it holds: its errors last at least as long as its slow
-            # pair's time constant (a cold cell's diffusion: up to 24 min).
+            # The circuit model is worse the harder the cell works: widen the error with the
+            # polarisation it predicts, and count one independent sample per correlation time by
+            # inflating the variance. What the model misses is slower than what it holds: its errors
+            # last at least as long as its slow pair's time constant (a cold cell's diffusion: up to
+            # 24 min).
             correlation_s = max(MODEL_ERROR_CORRELATION_S, ekf.slow_tau_s)
             inflation = max(1.0, correlation_s / period)
-            model_err = self._model_error_share(i_now) * (i_now * ekf.r_total)
+            model_err = self._model_error_share(i_now) * self._polarisation_v(ekf, i_now)
             var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
             table_soc_var = OCV_SOC_ERROR**2 * inflation  # times the OCV slope squared, in the filter
             if math.isinf(period):
@@ -862,8 +870,31 @@ class PackEstimator:
             # anchor starts here, after the anchor has set SOC.
             ekf.reset_scale(self._scale_sigma())
 
+    def _count_cell_currents(self, ekf: CellBankEkf, dt: float, cell_currents_a: Sequence[float]) -> None:
+        """Count each cell's own current (balancing) into its SOC: a bled cell's counted SOC otherwise
+        stays high until its voltage shows the loss, and a SOC-based balancer keeps bleeding it."""
+        currents = np.asarray(cell_currents_a, dtype=np.float64)
+        if currents.shape != (self.n,) or not bool(np.isfinite(currents).all()):
+            self.counters.bad_cell_currents += 1
+            return
+        ekf.count_cell_charge(currents * dt / 3600.0)
+
+    @staticmethod
+    def _polarisation_v(ekf: CellBankEkf, current_a: float) -> FloatArray:
+        """How far the model puts each cell's voltage from its OCV now (V, magnitude).
+
+        |I| * (R0 + R1 + R2) under a load; once the load stops, what the RC pairs still hold. Tied to the
+        current alone, the model error vanished at every stop while the pairs still held tens of mV,
+        and each stop of a cold drive pulled SOC by their error (held-out Ecker2015 at -10 degC: the
+        worst error 5.7 % fell to 4.4 %).
+        """
+        steady = np.abs(current_a * ekf.r_total)
+        now = np.abs(ekf.r0 * (current_a - ekf.offset) + ekf.v1 + ekf.v2)
+        out: FloatArray = np.maximum(steady, now)
+        return out
+
     def _model_error_share(self, current_a: float) -> float:
-        """Share of the I*R drop the circuit model may get wrong now.
+        """Share of the predicted polarisation (_polarisation_v) the circuit model may get wrong now.
 
         A charge lasting longer than the pulses that characterised its side builds a polarisation the
         model never saw (a diffusion overpotential; Chen2020 at 0.5C: 10-20 mV after half an hour):

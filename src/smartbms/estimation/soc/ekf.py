@@ -375,6 +375,11 @@ class CellBankEkf:
         self.p12 = self.p12 - k1_s * k2
         self.p22 = np.maximum(self.p22 - k2 * k2 * inv_s, 1e-12)
 
+    def count_cell_charge(self, charge_ah: FloatArray) -> None:
+        """Add charge each cell took on its own (balancing; + = into the cell), counted like the rest."""
+        counted = charge_ah / self.capacity_ah
+        self.soc = self.soc + (counted * (1.0 + self.scale) if self.scale_enabled else counted)
+
     def inflate(self, soc_var: float) -> None:
         """Add SOC variance, e.g. while the current sensor is missing."""
         self.p00 = self.p00 + soc_var
