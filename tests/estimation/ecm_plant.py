@@ -8,10 +8,12 @@ check that the estimators recover what was put in. PyBaMM-based checks live in t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from smartbms.estimation import PackEstimator
 from smartbms.estimation.cell_model import CellModel
 from smartbms.estimation.traces import Trace
 
@@ -54,6 +56,30 @@ class EcmPlant:
         n = len(t)
         trace = Trace(np.array(t), np.array(i), np.array(v), np.full(n, self.temperature_c), "ecm plant")
         return trace, np.array(soc)
+
+
+def with_slow_pair_scaled(model: CellModel, factor: float) -> CellModel:
+    """The model with its slow pair's resistance times ``factor`` (a cell polarising more than its model)."""
+    assert model.r2_ohm is not None
+    return replace(model, r2_ohm=factor * model.r2_ohm)
+
+
+def worst_soc_error_pct(model: CellModel, plant: EcmPlant, currents: Sequence[float]) -> float:
+    """Worst SOC error (%) of an estimator on ``model`` that follows ``plant`` through ``currents``
+    (1 s apart at 25 degC), started at the plant's true SOC."""
+    est = PackEstimator(
+        chemistry=model.chemistry,
+        cells_series=1,
+        capacity_ah=plant.capacity_ah,
+        cell_model=model,
+        initial_soc_pct=100.0 * plant.soc,
+    )
+    worst = 0.0
+    for k, current in enumerate(currents):
+        v = plant.step(current, 1.0)
+        e = est.update(timestamp=float(k + 1), current_a=current, cell_voltages_v=[v], temperatures_c=[25.0])
+        worst = max(worst, abs(e.soc_pct - 100.0 * plant.soc))
+    return worst
 
 
 def lab_tests(model: CellModel, capacity_ah: float) -> dict[str, Trace]:

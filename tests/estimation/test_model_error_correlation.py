@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from smartbms.estimation import PackEstimator, shipped_model
+from smartbms.estimation import shipped_model
 from smartbms.estimation.cell_model import CellModel
 
-from .ecm_plant import EcmPlant
+from .ecm_plant import EcmPlant, with_slow_pair_scaled, worst_soc_error_pct
 
 CAP = 50.0
 
@@ -25,17 +25,8 @@ def _slow_model(tau2_s: float) -> CellModel:
 def _worst_error_pct(tau2_s: float) -> float:
     """Worst SOC error over an hour of C/2 discharge from 80 %, the cell's slow pair 3x the model's."""
     model = _slow_model(tau2_s)
-    assert model.r2_ohm is not None
-    plant = EcmPlant(replace(model, r2_ohm=3.0 * model.r2_ohm), CAP, 0.8)
-    est = PackEstimator(
-        chemistry="NMC", cells_series=1, capacity_ah=CAP, cell_model=model, initial_soc_pct=80.0
-    )
-    worst = 0.0
-    for k in range(3600):
-        v = plant.step(-CAP / 2, 1.0)
-        e = est.update(timestamp=float(k + 1), current_a=-CAP / 2, cell_voltages_v=[v], temperatures_c=[25.0])
-        worst = max(worst, abs(e.soc_pct - 100.0 * plant.soc))
-    return worst
+    plant = EcmPlant(with_slow_pair_scaled(model, 3.0), CAP, 0.8)
+    return worst_soc_error_pct(model, plant, [-CAP / 2] * 3600)
 
 
 def test_a_slow_pairs_time_constant_sets_how_long_model_errors_last() -> None:

@@ -3,11 +3,9 @@ have it wrong by the same share as under the load: a stop in stop-and-go use mus
 
 from __future__ import annotations
 
-from dataclasses import replace
+from smartbms.estimation import shipped_model
 
-from smartbms.estimation import PackEstimator, shipped_model
-
-from .ecm_plant import EcmPlant
+from .ecm_plant import EcmPlant, with_slow_pair_scaled, worst_soc_error_pct
 
 CAP = 50.0
 
@@ -16,18 +14,8 @@ def _worst_error_pct() -> float:
     """Worst SOC error over an hour of stop-and-go (2 min at C/2, 1 min stopped) from 60 %, on a cell
     whose slow pair holds 3x the model's polarisation."""
     model = shipped_model("NMC")
-    assert model.r2_ohm is not None
-    plant = EcmPlant(replace(model, r2_ohm=3.0 * model.r2_ohm), CAP, 0.6)
-    est = PackEstimator(
-        chemistry="NMC", cells_series=1, capacity_ah=CAP, cell_model=model, initial_soc_pct=60.0
-    )
-    worst = 0.0
-    for k in range(3600):
-        current = -CAP / 2 if k % 180 < 120 else 0.0
-        v = plant.step(current, 1.0)
-        e = est.update(timestamp=float(k + 1), current_a=current, cell_voltages_v=[v], temperatures_c=[25.0])
-        worst = max(worst, abs(e.soc_pct - 100.0 * plant.soc))
-    return worst
+    plant = EcmPlant(with_slow_pair_scaled(model, 3.0), CAP, 0.6)
+    return worst_soc_error_pct(model, plant, [-CAP / 2 if k % 180 < 120 else 0.0 for k in range(3600)])
 
 
 def test_a_stop_after_a_load_keeps_the_polarisations_model_error() -> None:

@@ -205,10 +205,7 @@ class CellBankEkf:
         q_as = self.capacity_ah * SECONDS_PER_HOUR
         true_i = current_a - self.offset
         counted = true_i * (dt_s / q_as)
-        if self.scale_enabled:
-            self.soc = self.soc + counted * (1.0 + self.scale)
-        else:
-            self.soc = self.soc + counted
+        self._add_counted(counted)
         self.v1 = self._a1 * self.v1 + self._b1 * true_i
         self.v2 = self._a2 * self.v2 + self._b2 * true_i
         # Hysteresis moves towards the branch of the current's direction, faster with more charge moved.
@@ -377,7 +374,10 @@ class CellBankEkf:
 
     def count_cell_charge(self, charge_ah: FloatArray) -> None:
         """Add charge each cell took on its own (balancing; + = into the cell), counted like the rest."""
-        counted = charge_ah / self.capacity_ah
+        self._add_counted(charge_ah / self.capacity_ah)
+
+    def _add_counted(self, counted: FloatArray | float) -> None:
+        # Counted SOC change x (1 + scale) is the true one.
         self.soc = self.soc + (counted * (1.0 + self.scale) if self.scale_enabled else counted)
 
     def inflate(self, soc_var: float) -> None:
