@@ -64,9 +64,33 @@ def with_slow_pair_scaled(model: CellModel, factor: float) -> CellModel:
     return replace(model, r2_ohm=factor * model.r2_ohm)
 
 
-def worst_soc_error_pct(model: CellModel, plant: EcmPlant, currents: Sequence[float]) -> float:
+def with_resistance_per_degree(model: CellModel, per_degc: float) -> CellModel:
+    """The model with every resistance at its 25 degC value times exp(per_degc * (25 - T)): a cell whose
+    resistance climbs this steeply into the cold (Ecker2015: 4-8 % per degC; Chen2020: 1-3 %)."""
+    temps = model.temperatures_c
+    factor = np.exp(per_degc * (25.0 - temps))[:, None]
+    steeper = {}
+    sided = ("r0_charge_ohm", "r0_discharge_ohm", "r1_charge_ohm", "r1_discharge_ohm")
+    for name in ("r0_ohm", "r1_ohm", "r2_ohm", *sided):
+        table = getattr(model, name)
+        if table is not None:
+            at_25 = np.array([np.interp(25.0, temps, column) for column in table.T])
+            steeper[name] = at_25[None, :] * factor
+    return replace(model, **steeper)
+
+
+def worst_soc_error_pct(
+    model: CellModel,
+    plant: EcmPlant,
+    currents: Sequence[float],
+    *,
+    dt_s: float = 1.0,
+    sensed_temperature_c: float | None = None,
+) -> float:
     """Worst SOC error (%) of an estimator on ``model`` that follows ``plant`` through ``currents``
-    (1 s apart at 25 degC), started at the plant's true SOC."""
+    (``dt_s`` apart), started at the plant's true SOC. Its temperature sensor reads
+    ``sensed_temperature_c`` (default: the plant's own temperature)."""
+    sensed = plant.temperature_c if sensed_temperature_c is None else sensed_temperature_c
     est = PackEstimator(
         chemistry=model.chemistry,
         cells_series=1,
@@ -76,8 +100,10 @@ def worst_soc_error_pct(model: CellModel, plant: EcmPlant, currents: Sequence[fl
     )
     worst = 0.0
     for k, current in enumerate(currents):
-        v = plant.step(current, 1.0)
-        e = est.update(timestamp=float(k + 1), current_a=current, cell_voltages_v=[v], temperatures_c=[25.0])
+        v = plant.step(current, dt_s)
+        e = est.update(
+            timestamp=(k + 1) * dt_s, current_a=current, cell_voltages_v=[v], temperatures_c=[sensed]
+        )
         worst = max(worst, abs(e.soc_pct - 100.0 * plant.soc))
     return worst
 

@@ -89,6 +89,10 @@ OCV_TABLE_ERROR_V = 0.003  # how far a characterised OCV table may sit from the 
 OCV_SOC_ERROR = 0.002
 MODEL_ERROR_CORRELATION_S = 300.0  # model errors persist for minutes, not samples
 VOLTAGE_UPDATE_PERIOD_S = 5.0
+# A cell temperature sensor's offset (the design note's +-2 degC, uniform) as a sigma, and how long
+# its effect on the voltage stays correlated (the offset drifts slowly, if at all).
+TEMPERATURE_SENSOR_SIGMA_C = 1.15
+TEMPERATURE_ERROR_CORRELATION_S = 3600.0
 SUSTAINED_CHARGE_RAMP_S = 1200.0
 COUNTING_GAIN_SIGMA = 0.006  # a current sensor's gain error (+-1 % uniform) as a sigma
 
@@ -381,6 +385,15 @@ class PackEstimator:
             inflation = max(1.0, correlation_s / period)
             model_err = self._model_error_share(i_now) * self._polarisation_v(ekf, i_now)
             var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
+            # A temperature sensor off by a degree or two moves every resistance the model reads (a
+            # cold NMC cell's by 4-8 % per degC), and the offset lasts the whole run: counted once
+            # per TEMPERATURE_ERROR_CORRELATION_S.
+            temp_err = (
+                self._polarisation_v(ekf, i_now)
+                * ekf.resistance_per_degree(abs(i_now))
+                * TEMPERATURE_SENSOR_SIGMA_C
+            )
+            var_v = var_v + temp_err * temp_err * max(1.0, TEMPERATURE_ERROR_CORRELATION_S / period)
             table_soc_var = OCV_SOC_ERROR**2 * inflation  # times the OCV slope squared, in the filter
             if math.isinf(period):
                 # The first voltage: the RC pairs may hold up to I * (R1 + R2) we never saw build up.

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from smartbms.estimation.cell_model import BoolArray, FloatArray
-from smartbms.estimation.soc.tables import CellTables
+from smartbms.estimation.soc.tables import T_MAX_C, T_MIN_C, CellTables
 
 SECONDS_PER_HOUR = 3600.0
 REFRESH_S = 10.0  # RC parameters are re-read this often (they follow SOC slowly)
@@ -147,6 +147,23 @@ class CellBankEkf:
         if not self._current_dependent:
             return self.r0
         out: FloatArray = self._r0_table * self.tables.r0_factor(current_abs_a, self._rows)
+        return out
+
+    def resistance_per_degree(self, current_abs_a: float) -> FloatArray:
+        """|d ln(R0 + R1 + R2) / dT| of every cell at its SOC and temperature and at ``current_abs_a``
+        (per degC): how far a wrong temperature reading moves the polarisation the model predicts."""
+        rows = self._rows
+        lo_rows = np.maximum(rows - 1.0, 0.0)
+        hi_rows = np.minimum(rows + 1.0, float(T_MAX_C - T_MIN_C))
+        span = np.maximum(hi_rows - lo_rows, 1.0)
+
+        def total(at: FloatArray) -> FloatArray:
+            rc = self.tables.rc(self.soc, at)
+            r0 = rc[:, 0] * self.tables.r0_factor(current_abs_a, at)
+            out: FloatArray = r0 + rc[:, 1] + rc[:, 3]
+            return out
+
+        out: FloatArray = np.abs(np.log(total(hi_rows) / total(lo_rows))) / span
         return out
 
     def _update_r(self) -> None:
