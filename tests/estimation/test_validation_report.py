@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from smartbms.estimation.validation.metrics import SocMetrics
 from smartbms.estimation.validation.report import render
@@ -87,3 +88,27 @@ def test_capacity_table_summarises_seeds_and_the_target_takes_the_worst() -> Non
         "Capacity after one full cycle: worst 3.00 % over 3 runs with a capacity sample (±2 %: **not met**)"
         in text
     )
+
+
+def test_a_missed_target_names_its_runs_worst_first_with_what_they_drew() -> None:
+    slow = replace(
+        _case("chen2020", "NMC", 25.0, rmse=0.5, mx=1.9),
+        seed=18,
+        sample_s=10,
+        capacity_error_pct=-10.0,
+        sensors="V offset -4.8 mV",
+        ekf=_metrics(0.5, 1.9, conv=1030.0),
+    )
+    over = replace(_case("chen2020", "NMC", 45.0, rmse=0.5, mx=2.3), seed=3, sensors="V offset +4.1 mV")
+    fine = _case("chen2020", "NMC", 25.0, rmse=0.5, mx=1.5)
+    targets = _render([fine, slow, over]).split("## Targets of issue 4", 1)[1]
+    assert (
+        "  - max above 2.0 %: 1 of the runs: 45 °C 1 s seed 3 (2.30 %): capacity told +0.0 %, "
+        "V offset +4.1 mV." in targets
+    )
+    assert (
+        "  - converged after 300 s: 1 of the runs: 25 °C 10 s seed 18 (1030 s): capacity told +11.1 %, "
+        "V offset -4.8 mV." in targets
+    )
+    met = _render([fine]).split("## Targets of issue 4", 1)[1]
+    assert "of the runs" not in met

@@ -43,7 +43,8 @@ class SensorErrors:
         return (
             f"gain {100 * (self.current_gain - 1):+.2f} %, "
             f"offset C/{capacity_ah / abs(self.current_offset_a):.0f}"
-            f" ({'+' if self.current_offset_a > 0 else '-'}), V offset {1000 * self.voltage_offset_v:+.1f} mV"
+            f" ({'+' if self.current_offset_a > 0 else '-'}), "
+            f"V offset {1000 * self.voltage_offset_v:+.1f} mV, T offset {self.temperature_offset_c:+.1f} °C"
         )
 
 
