@@ -86,10 +86,12 @@ def worst_soc_error_pct(
     *,
     dt_s: float = 1.0,
     sensed_temperature_c: float | None = None,
+    **estimator_options: float,
 ) -> float:
     """Worst SOC error (%) of an estimator on ``model`` that follows ``plant`` through ``currents``
     (``dt_s`` apart), started at the plant's true SOC. Its temperature sensor reads
-    ``sensed_temperature_c`` (default: the plant's own temperature)."""
+    ``sensed_temperature_c`` (default: the plant's own temperature); ``estimator_options`` go to the
+    estimator."""
     sensed = plant.temperature_c if sensed_temperature_c is None else sensed_temperature_c
     est = PackEstimator(
         chemistry=model.chemistry,
@@ -97,6 +99,7 @@ def worst_soc_error_pct(
         capacity_ah=plant.capacity_ah,
         cell_model=model,
         initial_soc_pct=100.0 * plant.soc,
+        **estimator_options,
     )
     worst = 0.0
     for k, current in enumerate(currents):

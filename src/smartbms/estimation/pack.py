@@ -90,7 +90,8 @@ OCV_SOC_ERROR = 0.002
 MODEL_ERROR_CORRELATION_S = 300.0  # model errors persist for minutes, not samples
 VOLTAGE_UPDATE_PERIOD_S = 5.0
 # A cell temperature sensor's offset (the design note's +-2 degC, uniform) as a sigma, and how long
-# its effect on the voltage stays correlated (the offset drifts slowly, if at all).
+# its effect on the voltage stays correlated (the offset drifts slowly, if at all). A caller with
+# calibrated sensors passes temperature_sensor_sigma_c.
 TEMPERATURE_SENSOR_SIGMA_C = 1.15
 TEMPERATURE_ERROR_CORRELATION_S = 3600.0
 SUSTAINED_CHARGE_RAMP_S = 1200.0
@@ -151,6 +152,7 @@ class PackEstimator:
         tail_current_a: float | None = None,
         current_noise_a: float | None = None,
         max_sensor_offset_a: float | None = None,
+        temperature_sensor_sigma_c: float = TEMPERATURE_SENSOR_SIGMA_C,
     ) -> None:
         chem = str(chemistry).upper()
         if chem not in DEFAULTS:
@@ -159,6 +161,11 @@ class PackEstimator:
             raise ValueError("cells_series must be at least 1")
         if not capacity_ah > 0:
             raise ValueError("capacity_ah must be positive")
+        if not 0.0 <= temperature_sensor_sigma_c <= 20.0:
+            raise ValueError(
+                "temperature_sensor_sigma_c must lie between 0 and 20 degC, "
+                f"got {temperature_sensor_sigma_c!r}"
+            )
         self.chemistry = chem
         self.n = cells_series
         self.nominal_capacity_ah = float(capacity_ah)
@@ -243,6 +250,7 @@ class PackEstimator:
         self.max_sensor_offset_a = (
             max_sensor_offset_a if max_sensor_offset_a is not None else ZERO_PLAUSIBLE_C * capacity_ah
         )
+        self.temperature_sensor_sigma_c = float(temperature_sensor_sigma_c)
         self._fused_sum = self._fused_s = 0.0  # part of the present rest's zero reading already fused
         self._zero_n = self._fused_n = 0  # samples behind them (the noise is per sample)
         self._fuse_at_s = ZERO_MIN_S  # zero-reading seconds at which the present rest is fused next
@@ -391,7 +399,7 @@ class PackEstimator:
             temp_err = (
                 self._polarisation_v(ekf, i_now)
                 * ekf.resistance_per_degree(abs(i_now))
-                * TEMPERATURE_SENSOR_SIGMA_C
+                * self.temperature_sensor_sigma_c
             )
             var_v = var_v + temp_err * temp_err * max(1.0, TEMPERATURE_ERROR_CORRELATION_S / period)
             table_soc_var = OCV_SOC_ERROR**2 * inflation  # times the OCV slope squared, in the filter
