@@ -391,16 +391,13 @@ class PackEstimator:
             # 24 min).
             correlation_s = max(MODEL_ERROR_CORRELATION_S, ekf.slow_tau_s)
             inflation = max(1.0, correlation_s / period)
-            model_err = self._model_error_share(i_now) * self._polarisation_v(ekf, i_now)
+            polarisation = self._polarisation_v(ekf, i_now)
+            model_err = self._model_error_share(i_now) * polarisation
             var_v = base * base + (model_err * model_err + OCV_TABLE_ERROR_V**2) * inflation
             # A temperature sensor off by a degree or two moves every resistance the model reads (a
             # cold NMC cell's by 4-8 % per degC), and the offset lasts the whole run: counted once
             # per TEMPERATURE_ERROR_CORRELATION_S.
-            temp_err = (
-                self._polarisation_v(ekf, i_now)
-                * ekf.resistance_per_degree(abs(i_now))
-                * self.temperature_sensor_sigma_c
-            )
+            temp_err = polarisation * ekf.resistance_per_degree(abs(i_now)) * self.temperature_sensor_sigma_c
             var_v = var_v + temp_err * temp_err * max(1.0, TEMPERATURE_ERROR_CORRELATION_S / period)
             table_soc_var = OCV_SOC_ERROR**2 * inflation  # times the OCV slope squared, in the filter
             if math.isinf(period):
