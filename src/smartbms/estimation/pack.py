@@ -95,6 +95,9 @@ VOLTAGE_UPDATE_PERIOD_S = 5.0
 TEMPERATURE_SENSOR_SIGMA_C = 1.15
 TEMPERATURE_ERROR_CORRELATION_S = 3600.0
 SUSTAINED_CHARGE_RAMP_S = 1200.0
+# While the pack rests from the start, the first voltage is read as the mean of every sample so far
+# (its white noise shrinks with their number), up to this long: see _track_quiet_start.
+QUIET_START_MAX_S = 60.0
 COUNTING_GAIN_SIGMA = 0.006  # a current sensor's gain error (+-1 % uniform) as a sigma
 
 
@@ -260,6 +263,12 @@ class PackEstimator:
         self._pending_soc_pct: float | None = None
         self._saved_filter: dict[str, Any] | None = None  # from restore_state, applied at the first sample
         self._estimate: PackEstimate | None = None
+        # The quiet start: the filter as it was before its first voltage, carried through every predict
+        # since, and the sum of the (rested) voltages read so far. None once the pack has moved.
+        self._quiet_prior: CellBankEkf | None = None
+        self._quiet_sum = np.zeros(self.n)
+        self._quiet_n = 0
+        self._quiet_s = 0.0
 
     @classmethod
     def from_settings(cls, settings: Any, *, cell_model: CellModel | None = None) -> PackEstimator:
@@ -312,6 +321,7 @@ class PackEstimator:
         usable = float(soc.min() + 1.0 - soc.max())
         shifted = soc + (target * usable - float(soc.min()))
         self._ekf.set_soc(np.clip(shifted, 0.0, 1.0), 0.02)
+        self._quiet_prior = None  # the user's SOC must not be undone by a quiet start's next mean
 
     # --- the per-sample update -----------------------------------------------------------------
 
@@ -342,6 +352,7 @@ class PackEstimator:
             if not (current_ok and any_valid and math.isfinite(timestamp)):
                 return self._placeholder_estimate()
             ekf = self._start(timestamp, current_a, voltages, valid_v, temps)
+            self._begin_quiet_start(ekf, current_a, voltages, all_valid)
             return self._publish(timestamp, 0.0, current_a, voltages, all_valid, temps)
         last_t = self._last_t
         assert last_t is not None
@@ -366,8 +377,14 @@ class PackEstimator:
             ekf.inflate((err / ekf.capacity_ah) ** 2)
             dt_used = 0.0
         i_now = current_a if current_ok else self._last_current
+        cell_charge = None
         if cell_currents_a is not None and dt <= MAX_INTEGRATION_GAP_S:
-            self._count_cell_currents(ekf, dt, cell_currents_a)
+            cell_charge = self._cell_charge_ah(dt, cell_currents_a)
+            if cell_charge is not None:
+                ekf.count_cell_charge(cell_charge)
+        quiet_prior = self._track_quiet_start(dt, current_a, rows, rows_changed, voltages, all_valid)
+        if quiet_prior is not None and cell_charge is not None:
+            quiet_prior.count_cell_charge(cell_charge)
         if dt_used:
             self._charge_ah += (i_now - float(ekf.offset[0])) * dt_used / 3600.0
             self._raw_charge_ah += i_now * dt_used / 3600.0
@@ -384,6 +401,14 @@ class PackEstimator:
             period = self._since_correction_s
             self._since_correction_s = 0.0
             base = self.defaults.voltage_sigma_rest_v if rested else self.defaults.voltage_sigma_load_v
+            fused_v = voltages
+            if quiet_prior is not None:
+                # Still the quiet start: fuse the mean of its voltages into the filter as it was before
+                # any, as the first voltage (the white noise averaged over the samples).
+                ekf = self._ekf = copy.deepcopy(quiet_prior, {id(quiet_prior.tables): quiet_prior.tables})
+                fused_v = self._quiet_sum / self._quiet_n
+                base = self.defaults.voltage_sigma_rest_v / math.sqrt(self._quiet_n)
+                period = math.inf
             # The circuit model is worse the harder the cell works: widen the error with the
             # polarisation it predicts, and count one independent sample per correlation time by
             # inflating the variance. What the model misses is slower than what it holds: its errors
@@ -415,7 +440,7 @@ class PackEstimator:
                 var_v = var_v + jump * jump
             # While SOC may still be far off, linearise where the voltage points (see correct_voltage).
             relin = float(ekf.p00.max()) > UNCERTAIN_START_VAR
-            fill = voltages if all_valid else np.where(valid_v, voltages, 0.0)
+            fill = fused_v if all_valid else np.where(valid_v, voltages, 0.0)
             ekf.correct_voltage(
                 fill,
                 i_now,
@@ -888,14 +913,71 @@ class PackEstimator:
             # anchor starts here, after the anchor has set SOC.
             ekf.reset_scale(self._scale_sigma())
 
-    def _count_cell_currents(self, ekf: CellBankEkf, dt: float, cell_currents_a: Sequence[float]) -> None:
-        """Count each cell's own current (balancing) into its SOC: a bled cell's counted SOC otherwise
-        stays high until its voltage shows the loss, and a SOC-based balancer keeps bleeding it."""
+    def _cell_charge_ah(self, dt: float, cell_currents_a: Sequence[float]) -> FloatArray | None:
+        """Charge each cell took on its own (balancing) over ``dt``, to be counted into its SOC: a bled
+        cell's counted SOC otherwise stays high until its voltage shows the loss, and a SOC-based
+        balancer keeps bleeding it. None (and counted as bad input) when the currents are unusable."""
         currents = np.asarray(cell_currents_a, dtype=np.float64)
         if currents.shape != (self.n,) or not bool(np.isfinite(currents).all()):
             self.counters.bad_cell_currents += 1
+            return None
+        charge: FloatArray = currents * (dt / 3600.0)
+        return charge
+
+    def _quiet_sample(self, current_a: float, all_valid: bool) -> bool:
+        # Every cell read, and a current no larger than a rest's (the sensor's offset is not known yet).
+        band = self._rest_current_a + ZERO_SAMPLE_NOISE * self.current_noise_a
+        return all_valid and math.isfinite(current_a) and abs(current_a) <= band
+
+    def _begin_quiet_start(
+        self, ekf: CellBankEkf, current_a: float, voltages: FloatArray, all_valid: bool
+    ) -> None:
+        """Keep the new filter's prior if the pack rests at the start (see _track_quiet_start)."""
+        if not self._quiet_sample(current_a, all_valid):
             return
-        ekf.count_cell_charge(currents * dt / 3600.0)
+        self._quiet_prior = copy.deepcopy(ekf, {id(ekf.tables): ekf.tables})
+        self._quiet_sum = voltages.copy()
+        self._quiet_n = 1
+        self._quiet_s = 0.0
+
+    def _track_quiet_start(
+        self,
+        dt: float,
+        current_a: float,
+        rows: FloatArray,
+        rows_changed: bool,
+        voltages: FloatArray,
+        all_valid: bool,
+    ) -> CellBankEkf | None:
+        """The quiet start's prior filter, carried to this sample, while the pack has rested since the
+        start (up to QUIET_START_MAX_S); None from the first sample that moves.
+
+        Why: the first voltage the filter fuses gets full weight, and the later ones are discounted for
+        their correlated model error, so the first one's white noise (1-2 mV, 0.5-1 % SOC where an NMC
+        curve is flat near full) stayed in SOC for many minutes. Reading the first voltage as the mean
+        of the rested samples instead averages that noise away and costs no model error: at rest the
+        model predicts no polarisation. (A pack that has just stopped still relaxes: the mean then sits
+        nearer the OCV than the very first sample did.)
+
+        Each mean replaces the filter, so nothing else may have changed it meanwhile: a sync and a
+        user's SOC, which can come at any time, end the quiet start; a rest reading, the sensor's zero
+        reading and a resistance step need longer rests or a current step, so none falls inside it.
+        """
+        prior = self._quiet_prior
+        if prior is None:
+            return None
+        if (
+            dt > MAX_INTEGRATION_GAP_S
+            or self._quiet_s + dt > QUIET_START_MAX_S
+            or not self._quiet_sample(current_a, all_valid)
+        ):
+            self._quiet_prior = None
+            return None
+        prior.predict(dt, current_a, rows, rows_changed)
+        self._quiet_sum = self._quiet_sum + voltages
+        self._quiet_n += 1
+        self._quiet_s += dt
+        return prior
 
     @staticmethod
     def _polarisation_v(ekf: CellBankEkf, current_a: float) -> FloatArray:
@@ -955,6 +1037,7 @@ class PackEstimator:
     def _apply_full_sync(self, timestamp: float, current_a: float) -> None:
         ekf = self._ekf
         assert ekf is not None
+        self._quiet_prior = None  # an anchor ends the quiet start (its next mean would undo it)
         finite = np.isfinite(self._last_voltages)
         if finite.any():
             v = np.where(finite, self._last_voltages, float(np.max(self._last_voltages[finite])))
