@@ -14,6 +14,7 @@ from smartbms.estimation import shipped_model  # noqa: E402
 from smartbms.estimation.replay import replay  # noqa: E402
 from smartbms.estimation.validation.metrics import soc_metrics  # noqa: E402
 from smartbms.estimation.validation.plant import CELLS, DRIVE_CYCLE_DIR, drive_cycle, simulate  # noqa: E402
+from smartbms.estimation.validation.runner import _score_case  # noqa: E402
 from smartbms.estimation.validation.sensors import SensorErrors, measure  # noqa: E402
 
 
@@ -44,3 +45,17 @@ def test_shipped_nmc_model_tracks_a_pybamm_cell_with_sensor_errors(udds_run) -> 
     metrics = soc_metrics(measured.time_s, 100 * udds_run.soc[idx], result.soc_pct, result.soc_sigma_pct)
     assert metrics.convergence_s < 300  # from 20 % wrong
     assert metrics.rmse < 2.0
+
+
+def test_a_replay_without_the_voltage_offset_keeps_every_other_draw(udds_run) -> None:
+    model = shipped_model("NMC")
+    args = ("chen2020", model, udds_run, "drive", 25.0, 3, 1, 4.15)
+    drawn = _score_case(*args)
+    calibrated = _score_case(*args, voltage_offset=False)
+    parts, calibrated_parts = drawn.sensors.split(", "), calibrated.sensors.split(", ")
+    offset_at = next(k for k, p in enumerate(parts) if p.startswith("V offset"))
+    assert parts[offset_at] != "V offset +0.0 mV"
+    assert calibrated_parts[offset_at] == "V offset +0.0 mV"
+    del parts[offset_at], calibrated_parts[offset_at]
+    assert parts == calibrated_parts  # the current, temperature and noise draws are the same
+    assert calibrated.ekf != drawn.ekf

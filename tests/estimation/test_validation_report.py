@@ -112,3 +112,30 @@ def test_a_missed_target_names_its_runs_worst_first_with_what_they_drew() -> Non
     )
     met = _render([fine]).split("## Targets of issue 4", 1)[1]
     assert "of the runs" not in met
+
+
+def test_the_runs_replayed_without_the_voltage_offset_are_shown_beside_the_target() -> None:
+    warm = [
+        replace(
+            _case("chen2020", "NMC", 25.0, rmse=0.6, mx=2.4),
+            ekf=_metrics(0.6, 2.4, conv=900.0),
+            ekf_without_voltage_offset=_metrics(0.3, 1.2, conv=10.0),
+        ),
+        replace(
+            _case("chen2020", "NMC", 45.0, rmse=0.4, mx=1.5),
+            ekf_without_voltage_offset=_metrics(0.5, 1.6, conv=30.0),
+        ),
+    ]
+    cold = replace(
+        _case("chen2020", "NMC", 0.0, rmse=1.0, mx=3.0),
+        ekf_without_voltage_offset=_metrics(0.8, 2.5),
+    )
+    targets = _render([*warm, cold]).split("## Targets of issue 4", 1)[1]
+    assert (
+        "  - The same runs with the voltage sensor's offset removed (every other error alike): "
+        "RMSE 0.40 %, max 1.60 %, converged within 30 s." in targets
+    )
+    assert "RMSE 0.80 %, max 2.50 %. A diagnostic" in targets
+    # Runs never replayed so (LFP, an older sweep) add no such line.
+    plain = _render([_case("chen2020", "NMC", 25.0, rmse=0.6, mx=2.4)]).split("## Targets of issue 4", 1)[1]
+    assert "offset removed" not in plain
