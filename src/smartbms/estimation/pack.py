@@ -227,6 +227,8 @@ class PackEstimator:
         self._since_correction_s = math.inf  # fuse the very first voltage at once
         self._plausible_v = (0.5 * self.model.voltage_min_v, 1.2 * self.model.voltage_max_v)
         self._rest_current_a = 0.01 * capacity_ah
+        # A single sample this close to zero (after the offset) is a rest's, beyond it a load's.
+        self._rest_sample_band_a = self._rest_current_a + ZERO_SAMPLE_NOISE * self.current_noise_a
         self._rest_current_filtered = 0.0
         self._smoothed_current = 0.0
         self._rest_s = 0.0
@@ -761,9 +763,8 @@ class PackEstimator:
             self._rest_s += dt
             # In a rest the true current is (nearly) zero: what the sensor reads is its offset. Samples
             # from the load on either side (the filter lags) fall outside the band and are left out.
-            band = self._rest_current_a + ZERO_SAMPLE_NOISE * self.current_noise_a
             settled = self._rest_s >= REST_FILTER_S and dt <= MAX_INTEGRATION_GAP_S
-            self._rest_sample_quiet = abs(current_a - offset) <= band
+            self._rest_sample_quiet = abs(current_a - offset) <= self._rest_sample_band_a
             if settled and self._rest_sample_quiet and not self._cv_tail():
                 self._zero_sum += current_a * dt
                 self._zero_s += dt
@@ -926,8 +927,7 @@ class PackEstimator:
 
     def _quiet_sample(self, current_a: float, all_valid: bool) -> bool:
         # Every cell read, and a current no larger than a rest's (the sensor's offset is not known yet).
-        band = self._rest_current_a + ZERO_SAMPLE_NOISE * self.current_noise_a
-        return all_valid and math.isfinite(current_a) and abs(current_a) <= band
+        return all_valid and math.isfinite(current_a) and abs(current_a) <= self._rest_sample_band_a
 
     def _begin_quiet_start(
         self, ekf: CellBankEkf, current_a: float, voltages: FloatArray, all_valid: bool

@@ -48,9 +48,6 @@ class RunConfig:
     # Acceptance runs with a second, finer PyBaMM model: (cell, protocol, degC) each, up to 5 seeds.
     acceptance_model: str | None = None
     acceptance_cases: tuple[tuple[str, str, float], ...] = ()
-    # NMC drive runs are replayed once more with the voltage sensor's offset removed (all else alike):
-    # how much of a miss the offset explains, where a flat stretch of the curve turns millivolts into %.
-    voltage_offset_check: bool = True
 
 
 @dataclass
@@ -238,7 +235,9 @@ def _case_job(
     if config.cold_start_error_pct:
         runs.append((0, config.sample_s[0], config.cold_start_error_pct))
     cases = []
-    offset_check = config.voltage_offset_check and spec.chemistry != "LFP" and protocol == "drive"
+    # NMC drive runs are replayed once more with the voltage sensor's offset removed (all else alike):
+    # how much of a miss the offset explains, where a flat stretch of the curve turns millivolts into %.
+    offset_check = spec.chemistry != "LFP" and protocol == "drive"
     for seed, sample_s, start_error in runs:
         args = (key, model, truth, protocol, temp, seed, sample_s, charge_v, start_error, config.model)
         case = _score_case(*args)
