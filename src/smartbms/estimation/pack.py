@@ -407,7 +407,7 @@ class PackEstimator:
             if quiet_prior is not None:
                 # Still the quiet start: fuse the mean of its voltages into the filter as it was before
                 # any, as the first voltage (the white noise averaged over the samples).
-                ekf = self._ekf = copy.deepcopy(quiet_prior, {id(quiet_prior.tables): quiet_prior.tables})
+                ekf = self._ekf = quiet_prior.copy()
                 fused_v = self._quiet_sum / self._quiet_n
                 base = self.defaults.voltage_sigma_rest_v / math.sqrt(self._quiet_n)
                 period = math.inf
@@ -935,7 +935,7 @@ class PackEstimator:
         """Keep the new filter's prior if the pack rests at the start (see _track_quiet_start)."""
         if not self._quiet_sample(current_a, all_valid):
             return
-        self._quiet_prior = copy.deepcopy(ekf, {id(ekf.tables): ekf.tables})
+        self._quiet_prior = ekf.copy()
         self._quiet_sum = voltages.copy()
         self._quiet_n = 1
         self._quiet_s = 0.0

@@ -24,6 +24,7 @@ unique entries of a symmetric 4x4) and a 16-cell update a few dozen numpy operat
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -120,6 +121,10 @@ class CellBankEkf:
         self._current_dependent = tables.current_dependent
         self._current_abs_a = 0.0
         self._r_stale = False
+
+    def copy(self) -> CellBankEkf:
+        """An independent copy of the filter's state; the tables (read only, and large) are shared."""
+        return copy.deepcopy(self, {id(self.tables): self.tables})
 
     @property
     def effective_capacity_ah(self) -> float:
