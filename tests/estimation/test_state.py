@@ -261,7 +261,7 @@ def test_the_nmc_counting_scale_survives_a_restart_and_older_files_still_load() 
     restored = after._ekf
     assert restored is not None
     assert restored.scale == pytest.approx(ekf.scale, abs=1e-3)
-    assert float(restored.p33[0]) <= 0.05**2
+    assert float(restored.p33[0]) <= after.defaults.counting_scale_sigma**2
     # Once a capacity was measured, a fresh start's scale sigma is that measurement's: a saved variance
     # wider than it is capped there, not at the chemistry's prior.
     measured = json.loads(json.dumps(state))
