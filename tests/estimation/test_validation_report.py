@@ -139,3 +139,19 @@ def test_the_runs_replayed_without_the_voltage_offset_are_shown_beside_the_targe
     # Runs never replayed so (LFP, an older sweep) add no such line.
     plain = _render([_case("chen2020", "NMC", 25.0, rmse=0.6, mx=2.4)]).split("## Targets of issue 4", 1)[1]
     assert "offset removed" not in plain
+
+
+def test_every_nmc_protocol_is_scored_against_the_targets_the_drive_first() -> None:
+    drive = _case("chen2020", "NMC", 25.0, rmse=0.5, mx=1.5)
+    mixed_warm = replace(drive, protocol="mixed24h", ekf=_metrics(0.4, 2.0, conv=1800.0))
+    mixed_cold = replace(_case("chen2020", "NMC", 0.0, rmse=1.2, mx=5.0), protocol="mixed24h", seed=4)
+    targets = _render([mixed_warm, mixed_cold, drive]).split("## Targets of issue 4", 1)[1]
+    drive_line = "- chen2020, drive, 10–45 °C: RMSE 0.50 % (≤ 1.0: met), max 1.50 % (≤ 2.0: met)"
+    mixed_line = (
+        "- chen2020, mixed24h, 10–45 °C: RMSE 0.40 % (≤ 1.0: met), max 2.00 % (≤ 2.0: met), converged "
+        "from 20 % wrong within 1800 s (≤ 300: **not met**)."
+    )
+    assert drive_line in targets and mixed_line in targets
+    assert targets.index(drive_line) < targets.index(mixed_line)
+    assert "- chen2020, mixed24h, −10…0 °C: RMSE 1.20 % (≤ 2: met), max 5.00 % (≤ 4: **not met**)." in targets
+    assert "  - max above 4 %: 1 of the runs: 0 °C 1 s seed 4 (5.00 %)" in targets
