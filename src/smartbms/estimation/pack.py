@@ -28,6 +28,7 @@ from smartbms.estimation.soc.ekf import DIRECTION_DEADBAND_C, SCALE_LIMIT, CellB
 from smartbms.estimation.soc.tables import CellTables, temperature_rows
 from smartbms.estimation.sof.limits import ChargeDischargeLimits, LimitSettings
 from smartbms.estimation.soh.capacity import Anchor, CapacityEstimator
+from smartbms.estimation.soh.innovation_resistance import InnovationResistance
 from smartbms.estimation.soh.resistance import ResistanceEstimator
 from smartbms.estimation.state import STATE_VERSION, EstimatorStateError
 
@@ -94,18 +95,6 @@ VOLTAGE_UPDATE_PERIOD_S = 5.0
 # calibrated sensors passes temperature_sensor_sigma_c.
 TEMPERATURE_SENSOR_SIGMA_C = 1.15
 TEMPERATURE_ERROR_CORRELATION_S = 3600.0
-# The resistance the voltage's innovations show (see _track_innovation_resistance): innovations and
-# predicted polarisation are averaged over blocks this long, and the changes between blocks whose mean
-# current differs by this share of the capacity are regressed over about an hour; the factor is used
-# from this many such changes on, if the polarisation's changes are at least this large (RMS), and only
-# where a sensor's offset can move the resistance by this share or more (a cold cell).
-INNOVATION_BLOCK_S = 120.0
-INNOVATION_MIN_CURRENT_STEP_C = 0.1
-INNOVATION_FIT_S = 3600.0
-INNOVATION_MIN_BLOCKS = 10.0
-INNOVATION_MIN_POLARISATION_STEP_V = 0.01
-INNOVATION_MIN_SENSOR_EFFECT = 0.12
-TEMPERATURE_OFFSET_HALF_WIDTH = math.sqrt(3.0)  # a uniform offset's half-width over its sigma
 SUSTAINED_CHARGE_RAMP_S = 1200.0
 # While the pack rests from the start, the first voltage is read as the mean of every sample so far
 # (its white noise shrinks with their number), up to this long: see _track_quiet_start.
@@ -232,18 +221,6 @@ class PackEstimator:
         self._t_min = self._t_max = 25.0
         self._temps_valid = False
         self._last_all_valid = False
-        # The resistance seen in the voltage's innovations (see _track_innovation_resistance): the block
-        # being summed (innovation, polarisation, samples, seconds), the last block's means, the decayed
-        # regression over the changes between blocks (count, dP^2, dP*dy) and the factor it gives.
-        self._innovation_block = [0.0, 0.0, 0.0, 0.0, 0, 0.0]
-        self._innovation_last: tuple[float, float, float] | None = None
-        self._innovation_fit = np.zeros(3)
-        # SOC the filter's corrections moved since the block began (not counting), and in all of the
-        # last block; a block closing is finished once this sample's corrections are in.
-        self._innovation_moved = 0.0
-        self._innovation_moved_last = 0.0
-        self._innovation_closing = False
-        self.innovation_resistance_factor = 1.0
         self._v_mean = math.nan
         self._soc_max = 0.0
         self._energy_wh: float | None = None
@@ -280,6 +257,7 @@ class PackEstimator:
             max_sensor_offset_a if max_sensor_offset_a is not None else ZERO_PLAUSIBLE_C * capacity_ah
         )
         self.temperature_sensor_sigma_c = float(temperature_sensor_sigma_c)
+        self._innovations = InnovationResistance(self.nominal_capacity_ah, self.temperature_sensor_sigma_c)
         self._fused_sum = self._fused_s = 0.0  # part of the present rest's zero reading already fused
         self._zero_n = self._fused_n = 0  # samples behind them (the noise is per sample)
         self._fuse_at_s = ZERO_MIN_S  # zero-reading seconds at which the present rest is fused next
@@ -348,7 +326,7 @@ class PackEstimator:
         shifted = soc + (target * usable - float(soc.min()))
         self._ekf.set_soc(np.clip(shifted, 0.0, 1.0), 0.02)
         self._quiet_prior = None  # the user's SOC must not be undone by a quiet start's next mean
-        self._innovation_last = None  # nor read as an innovation (the next block starts afresh)
+        self._innovations.forget_last_block()  # nor read as an innovation (the next block starts afresh)
 
     # --- the per-sample update -----------------------------------------------------------------
 
@@ -409,7 +387,7 @@ class PackEstimator:
             cell_charge = self._cell_charge_ah(dt, cell_currents_a)
             if cell_charge is not None:
                 ekf.count_cell_charge(cell_charge)
-        counted_ekf, counted_soc = ekf, _mean(ekf.soc)
+        self._innovations.counted(ekf)
         quiet_prior = self._track_quiet_start(dt, current_a, rows, rows_changed, voltages, all_valid)
         if quiet_prior is not None and cell_charge is not None:
             quiet_prior.count_cell_charge(cell_charge)
@@ -467,8 +445,14 @@ class PackEstimator:
                 jump = voltages - self._last_voltages - ekf.r0 * (i_now - self._last_current)
                 jump = np.where(np.isfinite(jump), jump, 0.0)
                 var_v = var_v + jump * jump
-            if all_valid and current_ok and quiet_prior is None and not math.isinf(period):
-                self._track_innovation_resistance(ekf, period, i_now, voltages, _mean(per_degree))
+            if (
+                all_valid
+                and current_ok
+                and quiet_prior is None
+                and not math.isinf(period)
+                and self._innovations.add(ekf, period, i_now, voltages, per_degree)
+            ):
+                self._scale_filter_resistance(ekf)
             # While SOC may still be far off, linearise where the voltage points (see correct_voltage).
             relin = float(ekf.p00.max()) > UNCERTAIN_START_VAR
             fill = fused_v if all_valid else np.where(valid_v, voltages, 0.0)
@@ -501,7 +485,7 @@ class PackEstimator:
         self._last_all_valid = all_valid
         estimate = self._publish(timestamp, dt, i_now, voltages, all_valid, temps)
         self._track_full_sync(timestamp, dt, i_now)
-        self._innovation_corrections(counted_ekf, counted_soc)
+        self._innovations.corrected(self._ekf)
         return estimate
 
     # --- internals --------------------------------------------------------------------------------
@@ -1158,82 +1142,7 @@ class PackEstimator:
         if self.resistance.samples >= RESISTANCE_MIN_STEPS:
             ekf.resistance_scale = min(3.0, max(0.5, self.resistance.factor))
         else:
-            ekf.resistance_scale = self.innovation_resistance_factor
-
-    def _track_innovation_resistance(
-        self, ekf: CellBankEkf, period: float, current_a: float, voltages: FloatArray, per_degree: float
-    ) -> None:
-        """Learn from the voltage's innovations the resistance error a temperature sensor's offset
-        causes, for when the step fit has no steps.
-
-        At 10 s sampling a drive gives the step fit a clean step an hour or less, so a resistance read
-        at the wrong temperature stays wrong: a sensor reading 1.8 degC warm at -10 degC makes a cold
-        cell's 13 % too low, and the filter then reads the missing I*R drop as SOC (and as counting
-        scale). Against the model's own polarisation P (at the resistance factor 1) the innovation y
-        is rho * P plus SOC and bias terms that change slowly. Both are averaged over
-        INNOVATION_BLOCK_S (the current and voltage of one sample need not match: a sensor averaging
-        the current over the period sees a step in part) and the change of y between blocks is
-        regressed on the change of P through the origin, which leaves the slow terms out.
-
-        The factor is held to what the sensor's offset can do (``per_degree``, the model's resistance
-        change per degC, times the offset's half-width), and left at 1 where that is under
-        INNOVATION_MIN_SENSOR_EFFECT: a cell's own diffusion, slower than the model's pairs, also shows
-        as rho, +0.07 to +0.2 on the held-out Ecker2015 at 25 degC where the sensor's -1.6 degC meant
-        -0.05; followed there, SOC went 2.2-2.5 % off on the flat part of the curve (1.99 % without).
-        """
-        scale = ekf.resistance_scale
-        pol = _mean(ekf.r0 * (current_a - ekf.offset) + ekf.v1 + ekf.v2) / scale
-        ocv, slope = ekf.tables.ocv(ekf.soc, ekf.hyst)
-        g = _mean(slope)
-        # The innovation against the SOC the block began with plus the charge counted since: the
-        # filter's own corrections within the block would otherwise hide part of the error (a steady
-        # cold discharge read the missing I*R drop as SOC and showed it as the opposite resistance).
-        y = _mean(voltages - ocv - ekf.vbias) - pol + g * self._innovation_moved
-        block = self._innovation_block
-        block[0] += y
-        block[1] += pol
-        block[2] += g
-        block[3] += current_a
-        block[4] += 1
-        block[5] += period
-        if block[5] < INNOVATION_BLOCK_S:
-            return
-        n = block[4]
-        y_mean, pol_mean, g_mean, i_mean = (x / n for x in block[:4])
-        span = block[5]
-        self._innovation_block = [0.0, 0.0, 0.0, 0.0, 0, 0.0]
-        self._innovation_closing = True
-        last, self._innovation_last = self._innovation_last, (y_mean, pol_mean, i_mean)
-        # Only a change of load between the blocks counts: a steady current changes the polarisation
-        # too (the pairs building up, the resistance along SOC), but there the model's time constants
-        # and SOC errors change the innovation as much as its resistance does.
-        if last is None or abs(i_mean - last[2]) < INNOVATION_MIN_CURRENT_STEP_C * self.nominal_capacity_ah:
-            return
-        # The last block's innovations were taken against its own start: moved to this one's.
-        dy = y_mean + g_mean * self._innovation_moved_last - last[0]
-        dpol = pol_mean - last[1]
-        decay = math.exp(-span / INNOVATION_FIT_S)
-        fit = self._innovation_fit * decay + np.array([1.0, dpol * dpol, dpol * dy])
-        self._innovation_fit = fit
-        count, spp, spy = (float(x) for x in fit)
-        if count < INNOVATION_MIN_BLOCKS or spp < count * INNOVATION_MIN_POLARISATION_STEP_V**2:
-            return
-        # What a sensor's offset can do: up to its half-width times the resistance's change per degC.
-        bound = per_degree * TEMPERATURE_OFFSET_HALF_WIDTH * self.temperature_sensor_sigma_c
-        rho = spy / spp
-        if bound < INNOVATION_MIN_SENSOR_EFFECT:
-            rho = 0.0
-        self.innovation_resistance_factor = 1.0 + max(-bound, min(bound, rho))
-        self._scale_filter_resistance(ekf)
-
-    def _innovation_corrections(self, counted_ekf: CellBankEkf, counted_soc: float) -> None:
-        """Add what this sample's corrections moved SOC by (beyond counting) to the block's total."""
-        if self._ekf is not counted_ekf:  # the quiet start put another filter in place
-            return
-        self._innovation_moved += _mean(counted_ekf.soc) - counted_soc
-        if self._innovation_closing:
-            self._innovation_moved_last, self._innovation_moved = self._innovation_moved, 0.0
-            self._innovation_closing = False
+            ekf.resistance_scale = self._innovations.factor
 
     def _publish(
         self,
@@ -1337,7 +1246,7 @@ class PackEstimator:
     def resistance_factor(self) -> float:
         return self.resistance.factor
 
-
-def _mean(values: FloatArray) -> float:
-    """np.mean of a float array, to the last bit, without its dispatch (a few us on every sample)."""
-    return float(values.sum()) / values.size
+    @property
+    def innovation_resistance_factor(self) -> float:
+        """The resistance factor the voltage's innovations show (used until the step fit has enough steps)."""
+        return self._innovations.factor
