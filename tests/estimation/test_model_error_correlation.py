@@ -4,7 +4,6 @@ every few minutes."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import replace
 
 import numpy as np
@@ -12,9 +11,8 @@ import pytest
 
 from smartbms.estimation import shipped_model
 from smartbms.estimation.cell_model import CellModel
-from smartbms.estimation.defaults import DEFAULTS
 
-from .ecm_plant import EcmPlant, with_slow_pair_scaled, worst_soc_error_pct
+from .ecm_plant import EcmPlant, pin_nmc_counting_scale_sigma, with_slow_pair_scaled, worst_soc_error_pct
 
 CAP = 50.0
 
@@ -33,9 +31,7 @@ def _worst_error_pct(tau2_s: float) -> float:
 
 
 def test_a_slow_pairs_time_constant_sets_how_long_model_errors_last(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Measured with the NMC counting scale's prior at 5 %: a wider prior lets the scale take up part of
-    # this (severe, 3x) slow-pair error as well, and the worst error rises by about 1 %.
-    monkeypatch.setitem(DEFAULTS, "NMC", dataclasses.replace(DEFAULTS["NMC"], counting_scale_sigma=0.05))
+    pin_nmc_counting_scale_sigma(monkeypatch, 0.05)
     # Model errors counted as independent every 5 minutes pulled SOC 7.6 % off through this hour; counted
     # once per 20 minutes (the slow pair's own time constant), 6.4 %.
     assert _worst_error_pct(1200.0) < 7.0

@@ -3,14 +3,11 @@ have it wrong by the same share as under the load: a stop in stop-and-go use mus
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from smartbms.estimation import shipped_model
-from smartbms.estimation.defaults import DEFAULTS
 
-from .ecm_plant import EcmPlant, with_slow_pair_scaled, worst_soc_error_pct
+from .ecm_plant import EcmPlant, pin_nmc_counting_scale_sigma, with_slow_pair_scaled, worst_soc_error_pct
 
 CAP = 50.0
 
@@ -24,9 +21,7 @@ def _worst_error_pct() -> float:
 
 
 def test_a_stop_after_a_load_keeps_the_polarisations_model_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Measured with the NMC counting scale's prior at 5 %: a wider prior lets the scale take up part of
-    # this (severe, 3x) slow-pair error as well, and the worst error rises by about 1 %.
-    monkeypatch.setitem(DEFAULTS, "NMC", dataclasses.replace(DEFAULTS["NMC"], counting_scale_sigma=0.05))
+    pin_nmc_counting_scale_sigma(monkeypatch, 0.05)
     # With the model error tied to the current alone, each stop's voltage counted as nearly exact and
     # pulled SOC 7.3 % off through this hour; tied to the polarisation the model still holds, 6.6 %.
     assert _worst_error_pct() < 7.0
