@@ -59,3 +59,21 @@ def test_a_replay_without_the_voltage_offset_keeps_every_other_draw(udds_run) ->
     del parts[offset_at], calibrated_parts[offset_at]
     assert parts == calibrated_parts  # the current, temperature and noise draws are the same
     assert calibrated.ekf != drawn.ekf
+
+
+def test_the_information_bound_finds_the_start_the_exact_physics_shows(udds_run, monkeypatch) -> None:
+    from smartbms.estimation.validation import information_bound
+
+    monkeypatch.setattr(information_bound, "START_SPAN", 0.03)
+    monkeypatch.setattr(information_bound, "START_STEP", 0.005)
+    case = information_bound.bound_case(
+        "chen2020", shipped_model("NMC"), udds_run, "drive", 25.0, 2, (1,), 120.0, 4.15, model_name="SPM"
+    )
+    assert case.plant_check_mv < 0.01  # the zero-shift candidate is the truth run again
+    assert len(case.runs) == 2
+    for run in case.runs:
+        # Two minutes of a drive cycle with the cell's own physics pin the start despite a +-5 mV offset.
+        assert run.best_chance > 0.95
+        assert abs(run.posterior_mean_pct) < 0.5
+        assert np.isfinite(run.circuit_bayes_error_pct) and np.isfinite(run.estimator_error_pct)
+    assert case.expected_misses < 0.1

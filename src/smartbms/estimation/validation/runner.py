@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from smartbms.estimation.cell_model import CellModel
+from smartbms.estimation.cell_model import CellModel, FloatArray, IntArray
 from smartbms.estimation.replay import replay
 from smartbms.estimation.soc.coulomb import CoulombCounter
+from smartbms.estimation.traces import Trace
 from smartbms.estimation.validation.lab_tests import characterize_cell
 from smartbms.estimation.validation.metrics import SocMetrics, soc_metrics
 from smartbms.estimation.validation.plant import CELLS, TruthRun, _pybamm, simulate, voltage_limits
@@ -269,6 +270,54 @@ def _initial_error(soc0_pct: float, seed: int, magnitude: float = INITIAL_ERROR_
     return sign * magnitude
 
 
+@dataclass(frozen=True)
+class MeasuredRun:
+    """What the BMS of one seeded run sees, and what it is told, before any estimator runs."""
+
+    errors: SensorErrors
+    measured: Trace
+    indices: IntArray  # the truth samples it saw
+    truth_pct: FloatArray  # true SOC at those samples
+    capacity_error_pct: float  # true capacity vs the told one
+    told_capacity_ah: float
+    initial_error_pct: float
+    initial_pct: float  # the SOC the estimator is told at the start
+
+
+def measured_run(
+    key: str,
+    truth: TruthRun,
+    protocol: str,
+    temp: float,
+    seed: int,
+    sample_s: int,
+    start_error_pct: float = INITIAL_ERROR_PCT,
+    *,
+    voltage_offset: bool = True,
+) -> MeasuredRun:
+    """One seed's sensor errors, noisy samples, told capacity and told start: the same for every
+    estimator (and bound) replayed on it. ``voltage_offset`` False: a voltage sensor without its offset,
+    every other draw alike."""
+    rng = np.random.default_rng(zlib.crc32(f"{key}/{protocol}/{temp}/{seed}/{sample_s}".encode()))
+    errors = SensorErrors.draw(rng, truth.capacity_ah, sample_s)
+    if not voltage_offset:
+        errors = replace(errors, voltage_offset_v=0.0)
+    measured, idx = measure(truth.trace, errors, rng)
+    truth_pct = 100.0 * truth.soc[idx]
+    cap_err = CAPACITY_ERRORS_PCT[seed % len(CAPACITY_ERRORS_PCT)]
+    init_err = _initial_error(float(truth_pct[0]), seed, start_error_pct)
+    return MeasuredRun(
+        errors=errors,
+        measured=measured,
+        indices=idx,
+        truth_pct=truth_pct,
+        capacity_error_pct=cap_err,
+        told_capacity_ah=truth.capacity_ah / (1.0 + cap_err / 100.0),
+        initial_error_pct=init_err,
+        initial_pct=float(truth_pct[0] + init_err),
+    )
+
+
 def _score_case(
     key: str,
     model: CellModel,
@@ -286,16 +335,12 @@ def _score_case(
     """One seed's run. ``voltage_offset`` False: the same draws, noise and all, but a voltage sensor
     without its offset."""
     spec = CELLS[key]
-    rng = np.random.default_rng(zlib.crc32(f"{key}/{protocol}/{temp}/{seed}/{sample_s}".encode()))
-    errors = SensorErrors.draw(rng, truth.capacity_ah, sample_s)
-    if not voltage_offset:
-        errors = replace(errors, voltage_offset_v=0.0)
-    measured, idx = measure(truth.trace, errors, rng)
-    truth_pct = 100.0 * truth.soc[idx]
-    cap_err = CAPACITY_ERRORS_PCT[seed % len(CAPACITY_ERRORS_PCT)]
-    told_capacity = truth.capacity_ah / (1.0 + cap_err / 100.0)
-    init_err = _initial_error(float(truth_pct[0]), seed, start_error_pct)
-    initial = float(truth_pct[0] + init_err)
+    run = measured_run(
+        key, truth, protocol, temp, seed, sample_s, start_error_pct, voltage_offset=voltage_offset
+    )
+    errors, measured, truth_pct = run.errors, run.measured, run.truth_pct
+    cap_err, told_capacity = run.capacity_error_pct, run.told_capacity_ah
+    init_err, initial = run.initial_error_pct, run.initial_pct
     t0 = time.perf_counter()
     result = replay(measured, model, told_capacity, initial_soc_pct=initial, charge_cell_v=charge_v)
     per_step = (time.perf_counter() - t0) / max(1, len(measured)) * 1e6
@@ -336,10 +381,7 @@ def _score_case(
     )
 
 
-def _coulomb(measured: object, capacity_ah: float, initial_pct: float) -> np.ndarray:
-    from smartbms.estimation.traces import Trace
-
-    assert isinstance(measured, Trace)
+def _coulomb(measured: Trace, capacity_ah: float, initial_pct: float) -> np.ndarray:
     counter = CoulombCounter(capacity_ah, initial_pct)
     out = np.empty(len(measured))
     dt = np.diff(measured.time_s, prepend=measured.time_s[0])

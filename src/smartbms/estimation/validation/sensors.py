@@ -15,6 +15,10 @@ import numpy as np
 from smartbms.estimation.cell_model import IntArray
 from smartbms.estimation.traces import Trace
 
+VOLTAGE_OFFSET_MAX_V = 5e-3  # the voltage sensor's offset is drawn uniform within +- this
+VOLTAGE_DECIMALS = 3  # readings are rounded to 1 mV
+VOLTAGE_RESOLUTION_V = 10.0**-VOLTAGE_DECIMALS
+
 
 @dataclass(frozen=True)
 class SensorErrors:
@@ -34,7 +38,7 @@ class SensorErrors:
             current_offset_a=sign * capacity_ah * rng.uniform(1e-3, 1e-2),
             current_noise_a=capacity_ah / 500.0,
             voltage_noise_v=rng.uniform(1e-3, 2e-3),
-            voltage_offset_v=rng.uniform(-5e-3, 5e-3),
+            voltage_offset_v=rng.uniform(-VOLTAGE_OFFSET_MAX_V, VOLTAGE_OFFSET_MAX_V),
             temperature_offset_c=rng.uniform(-2.0, 2.0),
             sample_s=sample_s,
         )
@@ -63,6 +67,6 @@ def measure(truth: Trace, errors: SensorErrors, rng: np.random.Generator) -> tup
         current * errors.current_gain + errors.current_offset_a + rng.normal(0, errors.current_noise_a, n)
     )
     voltage = truth.voltage_v[idx] + errors.voltage_offset_v + rng.normal(0, errors.voltage_noise_v, n)
-    voltage = np.round(voltage, 3)
+    voltage = np.round(voltage, VOLTAGE_DECIMALS)
     temperature = np.round(truth.temperature_c[idx] + errors.temperature_offset_c, 1)
     return Trace(truth.time_s[idx], current, voltage, temperature, truth.source), idx

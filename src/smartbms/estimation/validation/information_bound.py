@@ -1,0 +1,206 @@
+"""How close could any SOC estimator get? A bound from the cell's exact physics.
+
+The NMC target asks for SOC within 2 % of the truth 5 minutes after a start 20 % wrong. Whether the
+sensors carry that much information at all is a question apart from how good our estimator is. This
+module answers it for the validation's own runs with the strongest estimator we can write down: a Bayes
+estimator that knows the truth cell's exact physics (the PyBaMM plant itself), the true current and
+temperature and the voltage noise's level. It does not know the voltage sensor's offset (uniform within
+the sensors' range, as it is drawn) or the initial SOC (a flat prior, far wider than any posterior here).
+
+From the voltages up to a horizon it forms the posterior of the initial SOC (the charge since is known
+exactly, so the posterior of the present SOC is the same shifted). The largest posterior mass any
+interval of +-2 % holds is the best chance any estimator has of being within 2 % at the horizon; the
+sum of the shortfalls over the runs is how many runs the best possible estimator is expected to miss.
+A miss the bound does not expect is the estimator's (its cell model, its tuning), not the sensors'.
+
+Between the two stands the same Bayes estimator with our characterised circuit model in place of the
+exact physics (and no allowance for that model's errors): its error shows what our model alone costs,
+the rest of our filter's error is how it uses that model (its trust, its prior, its pace).
+
+Readings are modelled as the truth plus the offset plus Gaussian noise of the drawn level and of the
+1 mV rounding (variance q^2/12); the offset is integrated out in closed form.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp, ndtr
+
+from smartbms.estimation.cell_model import CellModel, FloatArray
+from smartbms.estimation.replay import replay
+from smartbms.estimation.validation.ecm_plant import EcmPlant
+from smartbms.estimation.validation.plant import CELLS, TruthRun, _pybamm, simulate
+from smartbms.estimation.validation.runner import measured_run
+from smartbms.estimation.validation.sensors import VOLTAGE_OFFSET_MAX_V, VOLTAGE_RESOLUTION_V
+
+WITHIN_PCT = 2.0  # the target's band
+START_SPAN = 0.10  # the flat prior on the initial SOC: the truth +- this (fraction)
+START_STEP = 0.0025  # its grid
+# Posterior mass allowed at the prior's edges: more means the prior, not the data, bounded the answer.
+EDGE_MASS_LIMIT = 1e-3
+
+
+def initial_soc_posterior(
+    voltages_by_start: FloatArray, measured_v: FloatArray, noise_var_v2: float, offset_max_v: float
+) -> FloatArray:
+    """Posterior weights of each candidate start (flat prior), the offset uniform in +-offset_max_v.
+
+    ``voltages_by_start`` (starts x samples): what each candidate cell would show without sensor
+    errors; ``measured_v``: the readings. Per start, with residuals r = measured - predicted,
+    the likelihood integrated over the offset d is
+    exp(-(sum r^2 - n mean(r)^2) / 2 var) * [Phi((w - mean r)/s) - Phi((-w - mean r)/s)], s = sqrt(var/n).
+    """
+    r = measured_v[None, :] - voltages_by_start
+    n = r.shape[1]
+    mean = r.mean(axis=1)
+    spread = ((r - mean[:, None]) ** 2).sum(axis=1)
+    s = math.sqrt(noise_var_v2 / n)
+    inside = ndtr((offset_max_v - mean) / s) - ndtr((-offset_max_v - mean) / s)
+    with np.errstate(divide="ignore"):
+        log_like = -spread / (2.0 * noise_var_v2) + np.log(inside)
+    if not np.isfinite(log_like).any():
+        raise ValueError("no candidate start explains the readings with an offset inside the sensor's range")
+    weights: FloatArray = np.exp(log_like - logsumexp(log_like))
+    return weights
+
+
+def best_interval_mass(starts: FloatArray, weights: FloatArray, half_width: float) -> tuple[float, float]:
+    """(largest posterior mass within +-half_width of one point, that point), over the grid's points."""
+    best, at = 0.0, float(starts[0])
+    for centre in starts:
+        mass = float(weights[np.abs(starts - centre) <= half_width + 1e-12].sum())
+        if mass > best:
+            best, at = mass, float(centre)
+    return best, at
+
+
+@dataclass(frozen=True)
+class BoundRun:
+    seed: int
+    sample_s: int
+    voltage_offset_mv: float
+    best_chance: float  # largest posterior mass of a +-2 % interval: the best any estimator can hope for
+    posterior_mean_pct: float  # against the truth
+    posterior_sd_pct: float
+    edge_mass: float  # posterior mass at the prior's two ends (must stay tiny)
+    circuit_bayes_error_pct: float  # the same Bayes estimator with our circuit model: its posterior mean
+    estimator_error_pct: float  # our estimator's error at the horizon, same run
+
+
+@dataclass(frozen=True)
+class BoundCase:
+    cell: str
+    protocol: str
+    temperature_c: float
+    horizon_s: float
+    plant_check_mv: float  # the zero-shift candidate against the truth run: the plant reproduces itself
+    runs: tuple[BoundRun, ...]
+
+    @property
+    def expected_misses(self) -> float:
+        return sum(1.0 - r.best_chance for r in self.runs)
+
+    @property
+    def estimator_misses(self) -> int:
+        return sum(abs(r.estimator_error_pct) > WITHIN_PCT for r in self.runs)
+
+    @property
+    def circuit_bayes_misses(self) -> int:
+        return sum(abs(r.circuit_bayes_error_pct) > WITHIN_PCT for r in self.runs)
+
+
+def candidate_voltages(
+    key: str, truth: TruthRun, temperature_c: float, horizon_s: float, model_name: str = "SPMe"
+) -> tuple[FloatArray, FloatArray]:
+    """(start shifts, voltages at the truth's sample times up to the horizon) for every shift of the
+    grid: the truth cell run again from a shifted initial SOC under the same current."""
+    pybamm = _pybamm()
+    keep = truth.trace.time_s <= horizon_s
+    t = truth.trace.time_s[keep]
+    # PyBaMM's current steps take discharge as positive.
+    profile = np.column_stack([t - t[0], -truth.trace.current_a[keep]])
+    soc0 = float(truth.soc[0])
+    shifts = np.arange(-START_SPAN, START_SPAN + START_STEP / 2, START_STEP)
+    shifts = shifts[(soc0 + shifts > 0.0) & (soc0 + shifts < 1.0)]
+    rows = []
+    for shift in shifts:
+        step = pybamm.step.current(profile, period=float(np.min(np.diff(t))))
+        run = simulate(
+            CELLS[key], [step], temperature_c=temperature_c, initial_soc=soc0 + float(shift), model=model_name
+        )
+        rows.append(np.interp(t - t[0], run.trace.time_s - run.trace.time_s[0], run.trace.voltage_v))
+    return shifts, np.array(rows)
+
+
+def circuit_voltages(model: CellModel, truth: TruthRun, shifts: FloatArray, n_samples: int) -> FloatArray:
+    """Voltages our circuit model predicts for each start shift, under the truth's current and
+    temperature, at the truth's first ``n_samples`` sample times (the first one right as it starts)."""
+    t = truth.trace.time_s[:n_samples]
+    current = truth.trace.current_a[:n_samples].tolist()
+    temperature = float(np.median(truth.trace.temperature_c[:n_samples]))
+    dt = np.diff(t, prepend=t[0]).tolist()
+    rows = np.empty((shifts.size, n_samples))
+    for j, shift in enumerate(shifts.tolist()):
+        plant = EcmPlant(model, model.capacity_ah, float(truth.soc[0]) + shift, temperature_c=temperature)
+        rows[j] = [plant.step(i, d) for i, d in zip(current, dt, strict=True)]
+    return rows
+
+
+def bound_case(
+    key: str,
+    model: CellModel,
+    truth: TruthRun,
+    protocol: str,
+    temperature_c: float,
+    seeds: int,
+    sample_periods_s: tuple[int, ...],
+    horizon_s: float,
+    charge_cell_v: float,
+    model_name: str = "SPMe",
+) -> BoundCase:
+    """The bound and our estimator's error at the horizon, for each seeded run of one truth run."""
+    shifts, candidates = candidate_voltages(key, truth, temperature_c, horizon_s, model_name)
+    n_truth = candidates.shape[1]
+    zero = int(np.argmin(np.abs(shifts)))
+    check_mv = 1000.0 * float(np.max(np.abs(candidates[zero] - truth.trace.voltage_v[:n_truth])))
+    ours_forward = circuit_voltages(model, truth, shifts, n_truth)
+    runs = []
+    for seed in range(seeds):
+        for sample_s in sample_periods_s:
+            run = measured_run(key, truth, protocol, temperature_c, seed, sample_s)
+            seen = run.indices < n_truth
+            noise_var = run.errors.voltage_noise_v**2 + VOLTAGE_RESOLUTION_V**2 / 12.0
+            readings = run.measured.voltage_v[seen]
+            seen_at = run.indices[seen]
+            weights = initial_soc_posterior(candidates[:, seen_at], readings, noise_var, VOLTAGE_OFFSET_MAX_V)
+            circuit = initial_soc_posterior(
+                ours_forward[:, seen_at], readings, noise_var, VOLTAGE_OFFSET_MAX_V
+            )
+            chance = min(1.0, best_interval_mass(shifts, weights, WITHIN_PCT / 100.0)[0])
+            mean = float(weights @ shifts)
+            sd = math.sqrt(float(weights @ (shifts - mean) ** 2))
+            k = int(np.count_nonzero(seen))
+            ours = replay(
+                run.measured.slice(0, k),
+                model,
+                run.told_capacity_ah,
+                initial_soc_pct=run.initial_pct,
+                charge_cell_v=charge_cell_v,
+            )
+            runs.append(
+                BoundRun(
+                    seed=seed,
+                    sample_s=sample_s,
+                    voltage_offset_mv=1000.0 * run.errors.voltage_offset_v,
+                    best_chance=chance,
+                    posterior_mean_pct=100.0 * mean,
+                    posterior_sd_pct=100.0 * sd,
+                    edge_mass=float(weights[0] + weights[-1]),
+                    circuit_bayes_error_pct=100.0 * float(circuit @ shifts),
+                    estimator_error_pct=float(ours.soc_pct[-1] - run.truth_pct[k - 1]),
+                )
+            )
+    return BoundCase(key, protocol, temperature_c, horizon_s, check_mv, tuple(runs))
