@@ -22,10 +22,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from smartbms.estimation.cell_model import CellModel
+from smartbms.estimation.validation import information_bound
 from smartbms.estimation.validation.information_bound import WITHIN_PCT, BoundCase, bound_case
 from smartbms.estimation.validation.lab_tests import characterize_cell
 from smartbms.estimation.validation.plant import CELLS, _pybamm, simulate, voltage_limits
-from smartbms.estimation.validation.protocols import steps_for
+from smartbms.estimation.validation.protocols import PROTOCOLS, steps_for
 from smartbms.estimation.validation.runner import _charge_voltage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,12 @@ def _case(key: str, model: CellModel, protocol: str, temp: float, seeds: int, ho
     return bound_case(key, model, truth, protocol, temp, seeds, (1, 10), horizon_s, charge_v)
 
 
+def _sigma(pct: float) -> str:
+    """A posterior sigma, or "below the grid" when the posterior sits on one or two candidate starts."""
+    step = 100.0 * information_bound.START_STEP
+    return f"< {step:g}" if pct < 0.5 * step else f"{pct:.2f}"
+
+
 def render(cases: list[BoundCase], command: str) -> str:
     horizon = cases[0].horizon_s if cases else 300.0
     lines = [
@@ -60,16 +67,22 @@ def render(cases: list[BoundCase], command: str) -> str:
         "is, on the same run (same seeded sensors, told capacity and start as `smartbms validate --full`).",
         "",
         "The best possible estimator here knows the truth cell's exact physics (the PyBaMM plant itself), "
-        "the true current and temperature and the voltage noise's level; it does not know the voltage "
+        "the true current every second (also where the BMS samples every 10 s) and the true temperature, "
+        "and the voltage noise's level; it does not know the voltage "
         "sensor's offset (uniform within ±5 mV, as drawn) or the initial SOC (a flat prior ±10 % around "
-        "the truth, far wider than its posteriors: the mass at the prior's ends is listed). Its posterior "
+        "the truth on a 0.25 % grid, far wider than its posteriors: the mass at the prior's ends is "
+        "listed). Its posterior "
         "over the initial SOC, given the voltages up to the horizon, gives the largest chance any estimator "
         "has of being within 2 % (the most posterior mass a ±2 % interval holds). *Expected misses* sums "
         "the shortfalls: no estimator, however good, is expected to miss fewer of these runs.",
         "",
         "*Our model, used alone* is the same Bayes estimator with our characterised circuit model in place "
-        "of the exact physics (run forward from each candidate start under the true current, no allowance "
-        "for its own errors): the runs its posterior mean puts more than 2 % off are what the model costs. "
+        "of the exact physics, run forward from each candidate start on what the BMS measured (the current "
+        "with its sensor's errors at the run's sampling period, the temperature with its offset), with no "
+        "allowance for its own errors and the offset bounded by ±5 mV: the runs its posterior mean puts "
+        "more than 2 % off are what the model costs. Only that mean is scored: the model's errors are not "
+        "white noise, so its posterior is far narrower than its error and would mislead a filter that took "
+        "it as is (docs/estimation.md, 'What the validation still misses'). "
         "*Our estimator* is the pack estimator the validation scores, at the same moment of the same run: "
         "what it misses beyond the model's is how it uses the model (its trust in it, its start prior, "
         "its pace).",
@@ -85,13 +98,20 @@ def render(cases: list[BoundCase], command: str) -> str:
             lines.append(
                 f"| {case.cell} | {case.protocol} | {case.temperature_c:g} | {sample_s} s | {len(runs)} "
                 f"| {sum(1.0 - r.best_chance for r in runs):.1f} "
-                f"| {statistics.median(r.posterior_sd_pct for r in runs):.2f} "
+                f"| {_sigma(statistics.median(r.posterior_sd_pct for r in runs))} "
                 f"| {sum(abs(r.circuit_bayes_error_pct) > WITHIN_PCT for r in runs)} "
                 f"| {max(abs(r.circuit_bayes_error_pct) for r in runs):.2f} "
                 f"| {sum(abs(r.estimator_error_pct) > WITHIN_PCT for r in runs)} "
                 f"| {max(abs(r.estimator_error_pct) for r in runs):.2f} "
                 f"| {max(r.edge_mass for r in runs):.0e} |"
             )
+    wide = sum(r.edge_mass > information_bound.EDGE_MASS_LIMIT for c in cases for r in c.runs)
+    if wide:
+        lines += [
+            "",
+            f"**Warning:** in {wide} runs more than {information_bound.EDGE_MASS_LIMIT:g} of the posterior "
+            "sits at the prior's ends: the prior, not the data, bounded those answers (widen START_SPAN).",
+        ]
     lines += [
         "",
         "The plant reproduces its own run: the zero-shift candidate against the truth run, max |ΔV|:",
@@ -119,7 +139,14 @@ def main() -> None:
             f"not an NMC truth cell: {', '.join(unknown)} (choose from chen2020, ecker2015, mohtat2020)"
         )
     protocols = [p for p in args.protocols.split(",") if p]
-    temps = [float(t) for t in args.temps.split(",") if t]
+    if not protocols or any(p not in PROTOCOLS for p in protocols):
+        parser.error(f"--protocols: choose from {', '.join(PROTOCOLS)}")
+    try:
+        temps = [float(t) for t in args.temps.split(",") if t]
+    except ValueError:
+        parser.error(f"--temps: comma-separated degC, got {args.temps!r}")
+    if not temps or args.seeds < 1 or args.horizon <= 0:
+        parser.error("need at least one temperature, --seeds >= 1 and --horizon > 0")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         models = dict(pool.map(_characterise, cells))
