@@ -25,26 +25,26 @@ from smartbms.estimation.cell_model import CellModel
 from smartbms.estimation.validation import information_bound
 from smartbms.estimation.validation.information_bound import WITHIN_PCT, BoundCase, bound_case
 from smartbms.estimation.validation.lab_tests import characterize_cell
-from smartbms.estimation.validation.plant import CELLS, _pybamm, simulate, voltage_limits
-from smartbms.estimation.validation.protocols import PROTOCOLS, steps_for
-from smartbms.estimation.validation.runner import _charge_voltage
+from smartbms.estimation.validation.plant import CELLS, voltage_limits
+from smartbms.estimation.validation.protocols import PROTOCOLS
+from smartbms.estimation.validation.runner import (
+    FULL_SWEEP_TEMPERATURES_C,
+    _charge_voltage,
+    simulate_protocol,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-# The models are characterised at the full sweep's temperatures, so our estimator here is the one the
-# validation report scores.
-CHARACTERISED_AT_C = (-10.0, 0.0, 25.0, 45.0)
 
 
 def _characterise(key: str) -> tuple[str, CellModel]:
-    return key, characterize_cell(CELLS[key], CHARACTERISED_AT_C)
+    # At the full sweep's temperatures, so our estimator here is the one the validation report scores.
+    return key, characterize_cell(CELLS[key], FULL_SWEEP_TEMPERATURES_C)
 
 
 def _case(key: str, model: CellModel, protocol: str, temp: float, seeds: int, horizon_s: float) -> BoundCase:
-    v_min, v_max = voltage_limits(CELLS[key])
-    charge_v = _charge_voltage(v_max)
-    steps, soc0 = steps_for(_pybamm(), protocol, model.capacity_ah, v_min, v_max, charge_v)
     # The whole protocol, not only its start: the seeded noise is drawn over the whole run.
-    truth = simulate(CELLS[key], steps, temperature_c=temp, initial_soc=soc0)
+    truth = simulate_protocol(key, model, protocol, temp)
+    charge_v = _charge_voltage(voltage_limits(CELLS[key])[1])
     return bound_case(key, model, truth, protocol, temp, seeds, (1, 10), horizon_s, charge_v)
 
 

@@ -178,7 +178,11 @@ def _validate(args: argparse.Namespace) -> int:
 def validation_config(args: argparse.Namespace) -> RunConfig:
     """The sweep the command line asks for; a malformed list is refused with the option's name."""
     from smartbms.errors import SettingsError
-    from smartbms.estimation.validation.runner import COLD_START_ERROR_PCT, RunConfig
+    from smartbms.estimation.validation.runner import (
+        COLD_START_ERROR_PCT,
+        FULL_SWEEP_TEMPERATURES_C,
+        RunConfig,
+    )
 
     def floats(text: str, option: str) -> tuple[float, ...]:
         try:
@@ -192,7 +196,7 @@ def validation_config(args: argparse.Namespace) -> RunConfig:
     if args.full:
         return RunConfig(
             cells=("chen2020", "prada2013", "ecker2015"),
-            temperatures_c=(-10.0, 0.0, 25.0, 45.0),
+            temperatures_c=FULL_SWEEP_TEMPERATURES_C,
             seeds=20,
             sample_s=(1, 10),
             model=args.model,

@@ -29,6 +29,7 @@ from smartbms.estimation.validation.sensors import SensorErrors, measure
 
 CAPACITY_ERRORS_PCT = (0.0, -5.0, -10.0)  # true capacity vs what the estimator is told
 INITIAL_ERROR_PCT = 20.0
+FULL_SWEEP_TEMPERATURES_C = (-10.0, 0.0, 25.0, 45.0)  # the design note's ambient temperatures
 COLD_START_ERROR_PCT = 50.0
 ACCEPTANCE_SEEDS = 5
 
@@ -207,17 +208,25 @@ def _characterise_job(key: str, temps: tuple[float, ...]) -> tuple[CellModel | N
     return model, [line], ""
 
 
+def simulate_protocol(
+    key: str, model: CellModel, protocol: str, temp: float, model_name: str = "SPMe"
+) -> TruthRun:
+    """The truth cell driven through a whole protocol, scaled to its characterised capacity."""
+    spec = CELLS[key]
+    v_min, v_max = voltage_limits(spec)
+    steps, soc0 = steps_for(_pybamm(), protocol, model.capacity_ah, v_min, v_max, _charge_voltage(v_max))
+    return simulate(spec, steps, temperature_c=temp, initial_soc=soc0, model=model_name)
+
+
 def _case_job(
     key: str, model: CellModel, protocol: str, temp: float, config: RunConfig
 ) -> tuple[list[CaseResult], list[str], list[str]]:
     """One PyBaMM solve of (cell, protocol, temperature) and every seed and sampling period on it."""
     spec = CELLS[key]
-    v_min, v_max = voltage_limits(spec)
-    charge_v = _charge_voltage(v_max)
-    steps, soc0 = steps_for(_pybamm(), protocol, model.capacity_ah, v_min, v_max, charge_v)
+    charge_v = _charge_voltage(voltage_limits(spec)[1])
     t0 = time.perf_counter()
     try:
-        truth = simulate(spec, steps, temperature_c=temp, initial_soc=soc0, model=config.model)
+        truth = simulate_protocol(key, model, protocol, temp, config.model)
     except Exception as exc:  # e.g. the solver fails in the cold: report it, go on
         return (
             [],
