@@ -69,3 +69,29 @@ def test_best_interval_mass_picks_the_densest_window() -> None:
     chance, centre = best_interval_mass(grid, weights, 0.01)
     assert chance == pytest.approx(0.7)
     assert centre == pytest.approx(0.04)
+
+
+def test_one_noise_for_all_readings_or_one_each_give_the_same_posterior() -> None:
+    rng = np.random.default_rng(5)
+    candidates = flat_curve(40) + 0.05 * SHIFTS[:, None] * np.linspace(0.0, 1.0, 40)[None, :]
+    readings = candidates[30] + 2e-3 + rng.normal(0, 1.5e-3, 40)
+    shared = initial_soc_posterior(candidates, readings, NOISE_VAR, OFFSET_MAX_V)
+    each = initial_soc_posterior(candidates, readings, np.full(40, NOISE_VAR), OFFSET_MAX_V)
+    assert each == pytest.approx(shared, rel=1e-9, abs=1e-15)
+
+
+def test_a_reading_known_to_be_far_off_weighs_nothing() -> None:
+    rng = np.random.default_rng(6)
+    t = np.arange(100.0)
+    candidates = flat_curve(t.size) + 0.2 * SHIFTS[:, None] * (t[None, :] / 100.0)
+    readings = candidates[50] + rng.normal(0, 1.5e-3, t.size)
+    clean = initial_soc_posterior(candidates[:, 1:], readings[1:], NOISE_VAR, OFFSET_MAX_V)
+    # The first reading 60 mV off (a current step inside its window), with that much variance declared:
+    readings[0] += 0.06
+    variance = np.full(t.size, NOISE_VAR)
+    variance[0] += 0.06**2 * 1e6
+    weighed = initial_soc_posterior(candidates, readings, variance, OFFSET_MAX_V)
+    assert weighed == pytest.approx(clean, abs=1e-6)
+    # Counted as ordinary noise, the same reading drags the answer away.
+    dragged = initial_soc_posterior(candidates, readings, NOISE_VAR, OFFSET_MAX_V)
+    assert abs(float(dragged @ SHIFTS) - float(clean @ SHIFTS)) > 0.005

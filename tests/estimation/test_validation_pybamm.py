@@ -67,13 +67,26 @@ def test_the_information_bound_finds_the_start_the_exact_physics_shows(udds_run,
     monkeypatch.setattr(information_bound, "START_SPAN", 0.03)
     monkeypatch.setattr(information_bound, "START_STEP", 0.005)
     case = information_bound.bound_case(
-        "chen2020", shipped_model("NMC"), udds_run, "drive", 25.0, 2, (1,), 120.0, 4.15, model_name="SPM"
+        "chen2020", shipped_model("NMC"), udds_run, "drive", 25.0, 2, (1, 10), 120.0, 4.15, model_name="SPM"
     )
     assert case.plant_check_mv < 0.01  # the zero-shift candidate is the truth run again
-    assert len(case.runs) == 2
+    assert len(case.runs) == 4
     for run in case.runs:
         # Two minutes of a drive cycle with the cell's own physics pin the start despite a +-5 mV offset.
         assert run.best_chance > 0.95
         assert abs(run.posterior_mean_pct) < 0.5
         assert np.isfinite(run.circuit_bayes_error_pct) and np.isfinite(run.estimator_error_pct)
+        if run.sample_s == 1:
+            # The BMS reads every second's current: knowing it as the BMS samples it is the same.
+            assert run.sampled_best_chance == run.best_chance
+            assert run.sampled_posterior_sd_pct == run.posterior_sd_pct
+        else:
+            # Only the 10 s means: a posterior of its own, and the readings between steps still pin it.
+            assert run.sampled_posterior_sd_pct != run.posterior_sd_pct
+            assert run.sampled_best_chance > 0.9
     assert case.expected_misses < 0.1
+    # The held current reaches the plant: inside the drive's steps the readings move by tens of mV.
+    shifts, exact = information_bound.candidate_voltages("chen2020", udds_run, 25.0, 120.0, "SPM")
+    _, held = information_bound.candidate_voltages("chen2020", udds_run, 25.0, 120.0, "SPM", sample_s=10)
+    zero = int(np.argmin(np.abs(shifts)))
+    assert np.max(np.abs(held[zero] - exact[zero])) > 0.01

@@ -14,7 +14,11 @@ sum of the shortfalls over the runs is how many runs the best possible estimator
 A miss the bound does not expect is the estimator's (its cell model, its tuning), not the sensors'.
 
 The exact-physics estimator knows the current at every second, also where the BMS samples every 10 s
-(it then gets only each window's mean): a bound may be generous, never the other way.
+(it then gets only each window's mean): a bound may be generous, never the other way. How much that
+knowledge is worth is measured beside it: the same estimator fed only the window means (held over each
+window), with each reading's error from that (the voltage the held current puts off the true one) added
+to its noise at its true size, though not its sign. That, too, is generous (a real estimator could only
+guess the size), so the misses it expects are still a floor.
 
 Between the two stands the same Bayes estimator with our characterised circuit model in place of the
 exact physics, fed what the BMS measured (current, with its sensor's errors and at its sampling period;
@@ -40,7 +44,11 @@ from smartbms.estimation.traces import Trace
 from smartbms.estimation.validation.ecm_plant import EcmPlant
 from smartbms.estimation.validation.plant import CELLS, TruthRun, _pybamm, simulate
 from smartbms.estimation.validation.runner import measured_run
-from smartbms.estimation.validation.sensors import VOLTAGE_OFFSET_MAX_V, VOLTAGE_RESOLUTION_V
+from smartbms.estimation.validation.sensors import (
+    VOLTAGE_OFFSET_MAX_V,
+    VOLTAGE_RESOLUTION_V,
+    held_current,
+)
 
 WITHIN_PCT = 2.0  # the target's band
 START_SPAN = 0.10  # the flat prior on the initial SOC: the truth +- this (fraction)
@@ -50,23 +58,29 @@ EDGE_MASS_LIMIT = 1e-3
 
 
 def initial_soc_posterior(
-    voltages_by_start: FloatArray, measured_v: FloatArray, noise_var_v2: float, offset_max_v: float
+    voltages_by_start: FloatArray,
+    measured_v: FloatArray,
+    noise_var_v2: float | FloatArray,
+    offset_max_v: float,
 ) -> FloatArray:
     """Posterior weights of each candidate start (flat prior), the offset uniform in +-offset_max_v.
 
     ``voltages_by_start`` (starts x samples): what each candidate cell would show without sensor
-    errors; ``measured_v``: the readings. Per start, with residuals r = measured - predicted,
-    the likelihood integrated over the offset d is
-    exp(-(sum r^2 - n mean(r)^2) / 2 var) * [Phi((w - mean r)/s) - Phi((-w - mean r)/s)], s = sqrt(var/n).
+    errors; ``measured_v``: the readings; ``noise_var_v2``: their noise variance, one for all or one
+    per reading. Per start, with residuals r = measured - predicted and weights u = 1 / variance, the
+    likelihood integrated over the offset d is exp(-(sum u r^2 - U m^2) / 2) *
+    [Phi((w - m)/s) - Phi((-w - m)/s)], with U = sum u, m = sum u r / U (the offset's best fit) and
+    s = sqrt(1 / U).
     """
     r = measured_v[None, :] - voltages_by_start
-    n = r.shape[1]
-    mean = r.mean(axis=1)
-    spread = ((r - mean[:, None]) ** 2).sum(axis=1)
-    s = math.sqrt(noise_var_v2 / n)
+    u = np.broadcast_to(1.0 / np.asarray(noise_var_v2, dtype=np.float64), (r.shape[1],))
+    total = float(u.sum())
+    mean = (r * u).sum(axis=1) / total
+    spread = ((r - mean[:, None]) ** 2 * u).sum(axis=1)
+    s = math.sqrt(1.0 / total)
     inside = ndtr((offset_max_v - mean) / s) - ndtr((-offset_max_v - mean) / s)
     with np.errstate(divide="ignore"):
-        log_like = -spread / (2.0 * noise_var_v2) + np.log(inside)
+        log_like = -spread / 2.0 + np.log(inside)
     if not np.isfinite(log_like).any():
         raise ValueError("no candidate start explains the readings with an offset inside the sensor's range")
     weights: FloatArray = np.exp(log_like - logsumexp(log_like))
@@ -83,6 +97,14 @@ def best_interval_mass(starts: FloatArray, weights: FloatArray, half_width: floa
     return best, at
 
 
+def _summarise(shifts: FloatArray, weights: FloatArray) -> tuple[float, float, float, float]:
+    """(best chance of a +-2 % interval, posterior mean, its sd, mass at the prior's two ends)."""
+    chance = min(1.0, best_interval_mass(shifts, weights, WITHIN_PCT / 100.0)[0])
+    mean = float(weights @ shifts)
+    sd = math.sqrt(float(weights @ (shifts - mean) ** 2))
+    return chance, mean, sd, float(weights[0] + weights[-1])
+
+
 @dataclass(frozen=True)
 class BoundRun:
     seed: int
@@ -91,7 +113,10 @@ class BoundRun:
     best_chance: float  # largest posterior mass of a +-2 % interval: the best any estimator can hope for
     posterior_mean_pct: float  # against the truth
     posterior_sd_pct: float
-    edge_mass: float  # posterior mass at the prior's two ends (must stay tiny)
+    edge_mass: float  # posterior mass at the prior's two ends, the larger of both bounds' (must stay tiny)
+    # The same, knowing the current only as the BMS samples it (the same as above at 1 s sampling).
+    sampled_best_chance: float
+    sampled_posterior_sd_pct: float
     circuit_bayes_error_pct: float  # the same Bayes estimator with our circuit model: its posterior mean
     estimator_error_pct: float  # our estimator's error at the horizon, same run
 
@@ -110,6 +135,10 @@ class BoundCase:
         return sum(1.0 - r.best_chance for r in self.runs)
 
     @property
+    def sampled_expected_misses(self) -> float:
+        return sum(1.0 - r.sampled_best_chance for r in self.runs)
+
+    @property
     def estimator_misses(self) -> int:
         return sum(abs(r.estimator_error_pct) > WITHIN_PCT for r in self.runs)
 
@@ -119,15 +148,22 @@ class BoundCase:
 
 
 def candidate_voltages(
-    key: str, truth: TruthRun, temperature_c: float, horizon_s: float, model_name: str = "SPMe"
+    key: str,
+    truth: TruthRun,
+    temperature_c: float,
+    horizon_s: float,
+    model_name: str = "SPMe",
+    sample_s: int = 1,
 ) -> tuple[FloatArray, FloatArray]:
     """(start shifts, voltages at the truth's sample times up to the horizon) for every shift of the
-    grid: the truth cell run again from a shifted initial SOC under the same current."""
+    grid: the truth cell run again from a shifted initial SOC under the same current; with ``sample_s``
+    above 1, under the current a BMS sampling that often knows (each window's mean, held over it)."""
     pybamm = _pybamm()
     keep = truth.trace.time_s - truth.trace.time_s[0] <= horizon_s
     t = truth.trace.time_s[keep]
+    current = held_current(truth.trace.current_a, sample_s)[keep]
     # PyBaMM's current steps take discharge as positive.
-    profile = np.column_stack([t - t[0], -truth.trace.current_a[keep]])
+    profile = np.column_stack([t - t[0], -current])
     step = pybamm.step.current(profile, period=float(np.min(np.diff(t))))
     soc0 = float(truth.soc[0])
     shifts = np.arange(-START_SPAN, START_SPAN + START_STEP / 2, START_STEP)
@@ -175,6 +211,11 @@ def bound_case(
     n_truth = candidates.shape[1]
     zero = int(np.argmin(np.abs(shifts)))
     check_mv = 1000.0 * float(np.max(np.abs(candidates[zero] - truth.trace.voltage_v[:n_truth])))
+    sampled = {
+        period: candidate_voltages(key, truth, temperature_c, horizon_s, model_name, period)[1]
+        for period in sample_periods_s
+        if period > 1
+    }
     start_soc, start_s = float(truth.soc[0]), float(truth.trace.time_s[0])
     runs = []
     for seed in range(seeds):
@@ -189,9 +230,16 @@ def bound_case(
             seen_run = run.measured.slice(0, k)
             forward = circuit_voltages(model, start_soc, shifts, seen_run, start_s)
             circuit = initial_soc_posterior(forward, readings, noise_var, VOLTAGE_OFFSET_MAX_V)
-            chance = min(1.0, best_interval_mass(shifts, weights, WITHIN_PCT / 100.0)[0])
-            mean = float(weights @ shifts)
-            sd = math.sqrt(float(weights @ (shifts - mean) ** 2))
+            chance, mean, sd, edge = _summarise(shifts, weights)
+            sampled_chance, sampled_sd = chance, sd
+            if sample_s in sampled:
+                held = sampled[sample_s][:, seen_at]
+                # What the held current puts each reading off by, at the true start: its size joins the noise.
+                off_by = candidates[zero, seen_at] - held[zero]
+                held_var = noise_var + off_by**2
+                held_weights = initial_soc_posterior(held, readings, held_var, VOLTAGE_OFFSET_MAX_V)
+                sampled_chance, _, sampled_sd, held_edge = _summarise(shifts, held_weights)
+                edge = max(edge, held_edge)
             ours = replay(
                 seen_run,
                 model,
@@ -207,7 +255,9 @@ def bound_case(
                     best_chance=chance,
                     posterior_mean_pct=100.0 * mean,
                     posterior_sd_pct=100.0 * sd,
-                    edge_mass=float(weights[0] + weights[-1]),
+                    edge_mass=edge,
+                    sampled_best_chance=sampled_chance,
+                    sampled_posterior_sd_pct=100.0 * sampled_sd,
                     circuit_bayes_error_pct=100.0 * float(circuit @ shifts),
                     estimator_error_pct=float(ours.soc_pct[-1] - run.truth_pct[k - 1]),
                 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from smartbms.estimation.cell_model import IntArray
+from smartbms.estimation.cell_model import FloatArray, IntArray
 from smartbms.estimation.traces import Trace
 
 VOLTAGE_OFFSET_MAX_V = 5e-3  # the voltage sensor's offset is drawn uniform within +- this
@@ -54,14 +54,7 @@ class SensorErrors:
 
 def measure(truth: Trace, errors: SensorErrors, rng: np.random.Generator) -> tuple[Trace, IntArray]:
     """What the BMS sees, and the indices of the truth samples it saw (for scoring)."""
-    step = max(1, errors.sample_s)
-    idx = np.arange(step, truth.time_s.size, step) if step > 1 else np.arange(truth.time_s.size)
-    if step > 1:
-        # Mean current over the window that ends at each sample.
-        csum = np.concatenate(([0.0], np.cumsum(truth.current_a)))
-        current = (csum[idx + 1] - csum[idx + 1 - step]) / step
-    else:
-        current = truth.current_a[idx]
+    idx, current = sampled_current(truth.current_a, errors.sample_s)
     n = idx.size
     current = (
         current * errors.current_gain + errors.current_offset_a + rng.normal(0, errors.current_noise_a, n)
@@ -70,3 +63,27 @@ def measure(truth: Trace, errors: SensorErrors, rng: np.random.Generator) -> tup
     voltage = np.round(voltage, VOLTAGE_DECIMALS)
     temperature = np.round(truth.temperature_c[idx] + errors.temperature_offset_c, 1)
     return Trace(truth.time_s[idx], current, voltage, temperature, truth.source), idx
+
+
+def sampled_current(current_a: FloatArray, sample_s: int) -> tuple[IntArray, FloatArray]:
+    """The truth samples (1 s apart) a BMS sampling every ``sample_s`` seconds sees, and the current it
+    reads at each: the mean over the window of ``sample_s`` samples ending there."""
+    step = max(1, sample_s)
+    if step == 1:
+        idx = np.arange(current_a.size)
+        return idx, current_a[idx]
+    idx = np.arange(step, current_a.size, step)
+    csum = np.concatenate(([0.0], np.cumsum(current_a)))
+    means: FloatArray = (csum[idx + 1] - csum[idx + 1 - step]) / step
+    return idx, means
+
+
+def held_current(current_a: FloatArray, sample_s: int) -> FloatArray:
+    """The current a BMS sampling every ``sample_s`` seconds knows, at the truth's 1 s resolution: each
+    window's mean held over the window (samples after the last window keep their own)."""
+    idx, means = sampled_current(current_a, sample_s)
+    held = current_a.astype(np.float64).copy()
+    step = max(1, sample_s)
+    for k, mean in zip(idx.tolist(), means.tolist(), strict=True):
+        held[k + 1 - step : k + 1] = mean
+    return held
