@@ -77,11 +77,11 @@ def render(cases: list[BoundCase], command: str) -> str:
         "the shortfalls: no estimator, however good, is expected to miss fewer of these runs.",
         "",
         "*With the BMS's current samples* is the same estimator knowing the current only as the BMS reads "
-        "it at 10 s sampling: each window's mean, held over the window. Each voltage reading is then off by "
-        "what the current's moves inside the window do to it (tens of mV in a drive); the estimator is "
-        "given that error's size for every reading, though not its sign, and counts it as noise. Knowing "
-        "the size is itself generous, so this column is still a floor. At 1 s sampling both columns are "
-        "the same estimator.",
+        "it at 10 s sampling: each window's mean of the true current (the sensor's errors aside), held "
+        "over the window. Each voltage reading is then off by what the current's moves inside the window "
+        "do to it (tens of mV in a drive); the estimator is given that error's size for every reading, "
+        "though not its sign, and counts it as noise. Knowing the size is itself generous, so this column "
+        "is still a floor. At 1 s sampling both columns are the same estimator.",
         "",
         "*Our model, used alone* is the same Bayes estimator with our characterised circuit model in place "
         "of the exact physics, run forward from each candidate start on what the BMS measured (the current "

@@ -15,10 +15,11 @@ A miss the bound does not expect is the estimator's (its cell model, its tuning)
 
 The exact-physics estimator knows the current at every second, also where the BMS samples every 10 s
 (it then gets only each window's mean): a bound may be generous, never the other way. How much that
-knowledge is worth is measured beside it: the same estimator fed only the window means (held over each
-window), with each reading's error from that (the voltage the held current puts off the true one) added
-to its noise at its true size, though not its sign. That, too, is generous (a real estimator could only
-guess the size), so the misses it expects are still a floor.
+knowledge is worth is measured beside it: the same estimator fed only the window means of the true
+current (held over each window; the current sensor's errors aside), with each reading's error from
+that (the voltage the held current puts off the true one) added to its noise at its true size, though
+not its sign. That, too, is generous (a real estimator could only guess the size), so the misses it
+expects are still a floor.
 
 Between the two stands the same Bayes estimator with our characterised circuit model in place of the
 exact physics, fed what the BMS measured (current, with its sensor's errors and at its sampling period;
