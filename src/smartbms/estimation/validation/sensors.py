@@ -84,6 +84,7 @@ def held_current(current_a: FloatArray, sample_s: int) -> FloatArray:
     idx, means = sampled_current(current_a, sample_s)
     held = current_a.astype(np.float64).copy()
     step = max(1, sample_s)
-    for k, mean in zip(idx.tolist(), means.tolist(), strict=True):
-        held[k + 1 - step : k + 1] = mean
+    if idx.size:
+        # The windows tile the samples from the first one's start to the last one read.
+        held[idx[0] + 1 - step : idx[-1] + 1] = np.repeat(means, step)
     return held
