@@ -3,9 +3,10 @@
 Run:  PYBAMM_DISABLE_TELEMETRY=true .venv/bin/python scripts/build_cell_models_validation.py
 
 Simulates the lab tests a battery lab would run (C/20 discharge and charge at 25 degC, an HPPC-style
-pulse test at -10/0/25/45 degC) on PyBaMM Prada2013 (LFP, A123 26650) and Chen2020 (NMC811, LG M50),
-writes them as CSV and calls ``smartbms characterize`` on them, exactly as a user would with real
-recordings. The LTO model is hand-written (no PyBaMM parameter set exists for LTO).
+pulse test at -10/0/25/45 degC that steps back up in long charge steps) on PyBaMM Prada2013 (LFP,
+A123 26650) and Chen2020 (NMC811, LG M50), writes them as CSV and calls ``smartbms characterize`` on
+them, exactly as a user would with real recordings. The LTO model is hand-written (no PyBaMM
+parameter set exists for LTO).
 """
 
 from __future__ import annotations

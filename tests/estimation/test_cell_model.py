@@ -99,6 +99,7 @@ def test_model_json_is_plain_data() -> None:
 
 
 _SIDED = ("r0_charge_ohm", "r0_discharge_ohm", "r1_charge_ohm", "r1_discharge_ohm")
+_SIDED_SLOW = ("r2_charge_ohm", "r2_discharge_ohm", "tau2_charge_s", "tau2_discharge_s")
 
 
 def _with_sides(data: dict, charge_factor: float = 1.2) -> dict:
@@ -113,15 +114,18 @@ def _with_sides(data: dict, charge_factor: float = 1.2) -> dict:
 
 
 def test_a_model_file_without_directional_tables_loads_as_before() -> None:
-    # The format before directional R0/R1 (and the shipped files): one table for both directions.
+    # The format before directional tables: one table for both directions.
     data = _base_dict()
-    for key in _SIDED:
+    for key in (*_SIDED, *_SIDED_SLOW):
         data.pop(key, None)
     model = CellModel.from_dict(data)
     assert not model.has_directional_resistance
     for direction in (-1, 0, 1):
-        assert np.array_equal(model.rc_tables_at(25.0, direction)[0], model.rc_tables_at(25.0)[0])
-    assert set(_SIDED).isdisjoint(model.to_dict())
+        for column in range(5):
+            assert np.array_equal(
+                model.rc_tables_at(25.0, direction)[column], model.rc_tables_at(25.0)[column]
+            )
+    assert {*_SIDED, *_SIDED_SLOW}.isdisjoint(model.to_dict())
 
 
 def test_directional_tables_round_trip_and_are_picked_by_sign(tmp_path) -> None:
@@ -138,4 +142,55 @@ def test_directional_tables_come_together() -> None:
     data = _with_sides(_base_dict())
     data.pop("r1_discharge_ohm")
     with pytest.raises(CellModelError, match="come together"):
+        CellModel.from_dict(data)
+
+
+def _with_slow_sides(data: dict) -> dict:
+    r2, tau2 = np.array(data["r2_ohm"]), np.array(data["tau2_s"])
+    data.update(
+        r2_charge_ohm=(r2 * 1.5).tolist(),
+        r2_discharge_ohm=(r2 * 0.5).tolist(),
+        tau2_charge_s=(tau2 * 2.0).tolist(),
+        tau2_discharge_s=tau2.tolist(),
+    )
+    return data
+
+
+def test_a_slow_pair_per_side_round_trips_and_is_picked_by_sign(tmp_path) -> None:
+    data = _base_dict()
+    for key in (*_SIDED, *_SIDED_SLOW):
+        data.pop(key, None)
+    model = CellModel.from_dict(_with_slow_sides(data))
+    assert model.has_directional_resistance
+    path = tmp_path / "slow_sides.json"
+    model.save(path)
+    again = load_cell_model(path)
+    mean, charge, discharge = (again.rc_tables_at(10.0, d) for d in (0, 1, -1))
+    assert np.allclose(charge[3], 1.5 * mean[3], rtol=1e-3)
+    assert np.allclose(discharge[3], 0.5 * mean[3], rtol=1e-3)
+    assert np.allclose(charge[4], 2.0 * discharge[4], rtol=1e-3)
+    # R0 and R1 have no sides in this file: every direction reads the same.
+    assert np.array_equal(charge[0], discharge[0]) and np.array_equal(charge[1], discharge[1])
+
+
+@pytest.mark.parametrize("missing", _SIDED_SLOW)
+def test_a_slow_pair_per_side_comes_whole(missing: str) -> None:
+    data = _with_slow_sides(_base_dict())
+    data.pop(missing)
+    with pytest.raises(CellModelError, match="come together"):
+        CellModel.from_dict(data)
+
+
+def test_a_slow_pair_per_side_needs_the_mean_slow_pair() -> None:
+    data = _with_slow_sides(_base_dict())
+    data.pop("r2_ohm")
+    data.pop("tau2_s")
+    with pytest.raises(CellModelError, match="need r2_ohm"):
+        CellModel.from_dict(data)
+
+
+def test_a_slow_pair_per_side_must_be_positive() -> None:
+    data = _with_slow_sides(_base_dict())
+    data["tau2_charge_s"][0][3] = 0.0
+    with pytest.raises(CellModelError, match="tau2_charge_s values must be positive"):
         CellModel.from_dict(data)

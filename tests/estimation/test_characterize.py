@@ -337,3 +337,92 @@ def test_a_cold_diffusion_tail_is_in_the_characterised_model(truth_and_tests) ->
     # OCV, the slow pair takes it up.
     extra = _step_end_errors(truth_and_tests, 0.05) - _step_end_errors(truth_and_tests, 0.0)
     assert np.mean(np.abs(extra)) < 0.015
+
+
+def _with_slow_pair_per_side(base: CellModel) -> CellModel:
+    """The model with a charge-side slow pair twice as strong and 1.5 times as slow as its discharge side
+    (each flat along SOC, so the fit's 10 % steps resolve it)."""
+    assert base.r2_ohm is not None and base.tau2_s is not None
+    r2 = np.repeat(base.r2_ohm.mean(axis=1, keepdims=True), base.soc_grid.size, axis=1)
+    tau2 = np.repeat(base.tau2_s.mean(axis=1, keepdims=True), base.soc_grid.size, axis=1)
+    return replace(
+        base,
+        r2_ohm=1.5 * r2,
+        tau2_s=1.25 * tau2,
+        r2_charge_ohm=2.0 * r2,
+        r2_discharge_ohm=r2,
+        tau2_charge_s=1.5 * tau2,
+        tau2_discharge_s=tau2,
+        _derived={},
+    )
+
+
+def _pulse_test_up_and_down(model: CellModel, capacity_ah: float, *, charge_steps: int) -> Trace:
+    """The HPPC-style test down through SOC, then back up in long charge steps (a GITT charge)."""
+    c = capacity_ah
+    currents = [0.0] * 600
+    for _ in range(9):
+        currents += [-c / 2] * 720 + [0.0] * 1200 + [-c] * 10 + [0.0] * 60 + [0.75 * c] * 10 + [0.0] * 60
+    for _ in range(charge_steps):
+        currents += [c / 2] * 720 + [0.0] * 1200
+    trace, _ = EcmPlant(model, c, 1.0).run(currents, dt_s=1.0)
+    return trace
+
+
+def _characterise_sided_slow_truth(truth_and_tests, charge_steps: int) -> tuple[CellModel, CellModel]:
+    """(truth, fitted model): a truth with a slow pair per side, through a test that steps back up."""
+    base, tests = truth_and_tests
+    truth = _with_slow_pair_per_side(base)
+    model = characterize(
+        chemistry="NMC",
+        slow_discharge=tests["discharge"],
+        slow_charge=tests["charge"],
+        pulse_tests=[_pulse_test_up_and_down(truth, 10.0, charge_steps=charge_steps)],
+    )
+    return truth, model
+
+
+def test_long_charge_steps_give_the_slow_pair_a_charge_side(truth_and_tests) -> None:
+    truth, model = _characterise_sided_slow_truth(truth_and_tests, charge_steps=8)
+    assert model.r2_charge_ohm is not None and model.has_directional_resistance
+    soc = np.linspace(0.25, 0.8, 12)
+    scale = truth.capacity_ah / 10.0
+
+    def at(m: CellModel, direction: int, column: int, s: float = 1.0) -> np.ndarray:
+        return np.interp(soc, m.soc_grid, m.rc_tables_at(25.0, direction)[column]) * s
+
+    # The remainder of the slow curves' polarisation goes to both sides alike: their difference is
+    # what the long steps measured.
+    fitted_gap = at(model, 1, 3) - at(model, -1, 3)
+    true_gap = at(truth, 1, 3, scale) - at(truth, -1, 3, scale)
+    assert np.allclose(fitted_gap, true_gap, rtol=0.05)
+    assert np.allclose(at(model, 1, 4), at(truth, 1, 4), rtol=0.05)
+    assert np.allclose(at(model, -1, 4), at(truth, -1, 4), rtol=0.05)
+    # Readers that ignore direction get the mean of the two sides.
+    assert np.allclose(at(model, 0, 3), 0.5 * (at(model, 1, 3) + at(model, -1, 3)))
+
+
+def test_one_long_charge_step_leaves_one_slow_pair(truth_and_tests) -> None:
+    _, model = _characterise_sided_slow_truth(truth_and_tests, charge_steps=1)
+    assert model.r2_charge_ohm is None and model.r2_ohm is not None
+
+
+def test_rests_after_long_charges_are_not_read_as_ocv_from_above(truth_and_tests) -> None:
+    truth, _ = truth_and_tests
+    down_only = find_pulses(_pulse_test_up_and_down(truth, 10.0, charge_steps=0), 10.0)
+    up_and_down = find_pulses(_pulse_test_up_and_down(truth, 10.0, charge_steps=8), 10.0)
+    assert up_and_down[1] == down_only[1]
+    steps = up_and_down[2]
+    assert sum(s.delta_current_a > 0 for s in steps) == 8 and sum(s.delta_current_a < 0 for s in steps) == 9
+
+
+def test_beyond_its_charge_steps_the_charge_side_takes_the_discharge_fits(truth_and_tests) -> None:
+    # Four charge steps from 10 % reach about 50 %: above that the charge side has nothing of its own.
+    _, model = _characterise_sided_slow_truth(truth_and_tests, charge_steps=4)
+    assert model.r2_charge_ohm is not None and model.r2_discharge_ohm is not None
+    own = (model.soc_grid >= 0.2) & (model.soc_grid <= 0.45)
+    beyond = (model.soc_grid >= 0.65) & (model.soc_grid <= 0.9)
+    row = int(np.argmin(np.abs(model.temperatures_c - 25.0)))
+    ratio = model.r2_charge_ohm[row] / model.r2_discharge_ohm[row]
+    assert np.all(ratio[own] > 1.3)  # twice in the truth; both sides also get the slow curves' remainder
+    assert np.allclose(ratio[beyond], 1.0, rtol=1e-6)

@@ -6,19 +6,23 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from smartbms.estimation import PackEstimator
 from smartbms.estimation.cell_model import CellModel, butler_volmer_shape, shipped_model
 from smartbms.estimation.characterize import PulseResult, fit_current_dependence
 from smartbms.estimation.soc.ekf import CellBankEkf
-from smartbms.estimation.soc.tables import CellTables, temperature_rows
+from smartbms.estimation.soc.tables import CHARGE_COLUMNS, DISCHARGE_COLUMNS, CellTables, temperature_rows
+from smartbms.estimation.validation.ecm_plant import EcmPlant
+
+from .ecm_plant import worst_soc_error_pct
 
 CAP = 100.0
 ROWS = temperature_rows(np.array([25.0, 25.0]))
 
 
 def _plain(model: CellModel) -> CellModel:
-    """The model as older files had it: one R0/R1 for both directions, R0 the same at every current."""
+    """The model as older files had it: one table for both directions, R0 the same at every current."""
     return replace(
         model,
         _derived={},
@@ -26,6 +30,10 @@ def _plain(model: CellModel) -> CellModel:
         r0_discharge_ohm=None,
         r1_charge_ohm=None,
         r1_discharge_ohm=None,
+        r2_charge_ohm=None,
+        r2_discharge_ohm=None,
+        tau2_charge_s=None,
+        tau2_discharge_s=None,
         r0_linear_share=None,
         r0_exchange_c=None,
     )
@@ -88,8 +96,10 @@ def test_a_model_without_sides_or_current_dependence_is_unchanged() -> None:
     tables = CellTables(model, CAP)
     assert not tables.directional and not tables.current_dependent
     rc = tables.rc(np.array([0.3, 0.7]), ROWS)
-    # The side columns repeat the mean exactly, and the current factor is one.
-    assert np.array_equal(rc[:, 5:7], rc[:, 0:2]) and np.array_equal(rc[:, 7:9], rc[:, 0:2])
+    # The side columns (R0, R1, R2, tau2) repeat the mean exactly, and the current factor is one.
+    for first in (CHARGE_COLUMNS, DISCHARGE_COLUMNS):
+        assert np.array_equal(rc[:, first : first + 2], rc[:, 0:2])
+        assert np.array_equal(rc[:, first + 2 : first + 4], rc[:, 3:5])
     assert np.array_equal(tables.r0_factor(0.7 * CAP, ROWS), np.ones(2))
     ekf = _bank(model)
     for current in (0.5 * CAP, -0.5 * CAP, 0.0, 2.0 * CAP):
@@ -106,6 +116,82 @@ def test_a_model_without_sides_or_current_dependence_is_unchanged() -> None:
         r1_discharge_ohm=model.r1_ohm,
     )
     assert np.array_equal(_trajectory(model), _trajectory(same))
+
+
+def _slow_sided(model: CellModel, charge_factor: float) -> CellModel:
+    """The model with a charge-side slow pair ``charge_factor`` times as strong as the discharge side's."""
+    assert model.r2_ohm is not None and model.tau2_s is not None
+    return replace(
+        model,
+        _derived={},
+        r2_ohm=0.5 * (1.0 + charge_factor) * model.r2_ohm,
+        r2_charge_ohm=charge_factor * model.r2_ohm,
+        r2_discharge_ohm=model.r2_ohm,
+        tau2_charge_s=model.tau2_s,
+        tau2_discharge_s=model.tau2_s,
+    )
+
+
+def _one_sided(model: CellModel, factor: float) -> CellModel:
+    """``_slow_sided`` with both sides the same: ``factor`` times the plain slow pair."""
+    assert model.r2_ohm is not None
+    twin = _slow_sided(model, factor)
+    return replace(twin, _derived={}, r2_ohm=factor * model.r2_ohm, r2_discharge_ohm=factor * model.r2_ohm)
+
+
+@pytest.mark.parametrize(
+    ("sustained", "pulse", "side_factor"),
+    [(-0.5 * CAP, 0.5 * CAP, 1.0), (0.5 * CAP, -0.5 * CAP, 3.0)],
+    ids=["regen-in-a-discharge-stays-on-the-discharge-side", "a-pulse-in-a-charge-stays-on-the-charge-side"],
+)
+def test_the_slow_pair_follows_the_sign_of_its_own_voltage(
+    sustained: float, pulse: float, side_factor: float
+) -> None:
+    # A short pulse against a sustained current (a drive's regen, a load during a charge) leaves the
+    # particles' diffusion where the sustained current put it: the slow pair keeps that side, then
+    # relaxes with it. R0 and R1 follow the current's sign as before.
+    plain = _plain(shipped_model("NMC"))
+    sided, twin = _bank(_slow_sided(plain, 3.0)), _bank(_one_sided(plain, side_factor))
+    for current in [sustained] * 30 + [pulse] * 5 + [0.0] * 20:
+        sided.predict(1.0, current, ROWS)
+        twin.predict(1.0, current, ROWS)
+        assert np.allclose(sided.v2, twin.v2, rtol=1e-9, atol=0.0)
+    assert np.all(np.sign(sided.v2) == np.sign(sustained))
+
+
+def test_the_slow_pair_side_starts_with_the_current_from_rest() -> None:
+    model = _slow_sided(_plain(shipped_model("NMC")), 3.0)
+    charging, discharging = _bank(model), _bank(model)
+    charging.predict(1.0, 0.5 * CAP, ROWS)
+    discharging.predict(1.0, -0.5 * CAP, ROWS)
+    assert np.allclose(charging.v2, -3.0 * discharging.v2, rtol=1e-6)
+    assert np.all(charging.r_total > discharging.r_total)
+
+
+def test_slow_sides_equal_to_the_mean_change_nothing() -> None:
+    model = _plain(shipped_model("NMC"))
+    assert np.array_equal(_trajectory(model), _trajectory(_slow_sided(model, 1.0)))
+
+
+def test_a_charge_side_slow_pair_keeps_a_long_charge_on_track() -> None:
+    # A cell whose slow pair holds three times as much on charge as on discharge: the estimator that
+    # knows the sides follows an hour's charge and its rest; one with the mean slow pair reads the
+    # millivolts it misses as SOC.
+    truth = _slow_sided(_plain(shipped_model("NMC")), 3.0)
+    mean_only = replace(
+        truth,
+        _derived={},
+        r2_charge_ohm=None,
+        r2_discharge_ohm=None,
+        tau2_charge_s=None,
+        tau2_discharge_s=None,
+    )
+    currents = [0.0] * 60 + [0.3 * CAP] * 3600 + [0.0] * 1800
+    errors = {
+        name: worst_soc_error_pct(model, EcmPlant(truth, CAP, 0.3), currents)
+        for name, model in (("sided", truth), ("mean", mean_only))
+    }
+    assert errors["sided"] < 0.5 * errors["mean"]
 
 
 def _pulses(share: float, i0_c: float, currents_c: tuple[float, ...]) -> list[PulseResult]:
@@ -131,7 +217,9 @@ def test_the_current_dependence_round_trips_and_old_files_load(tmp_path) -> None
     assert shipped.has_current_dependence and shipped.has_directional_resistance
     # A file written before either existed (no such keys) still loads, without them.
     data = shipped.to_dict()
-    for key in ("r0_charge_ohm", "r0_discharge_ohm", "r1_charge_ohm", "r1_discharge_ohm"):
+    sided = ("r0_charge_ohm", "r0_discharge_ohm", "r1_charge_ohm", "r1_discharge_ohm")
+    sided_slow = ("r2_charge_ohm", "r2_discharge_ohm", "tau2_charge_s", "tau2_discharge_s")
+    for key in (*sided, *sided_slow):
         data.pop(key)
     data.pop("r0_linear_share")
     data.pop("r0_exchange_c")

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="build a cell model (OCV, hysteresis, R0/RC vs SOC and temperature) from lab test CSVs",
         description="Build a cell model JSON from a slow (<= C/20) discharge, a slow charge and pulse tests. "
         "Each CSV has the columns time_s,current_a,voltage_v,temperature_c (current positive = charging). "
-        "Pulse tests start from full; give one per temperature.",
+        "Pulse tests start from full; give one per temperature. A pulse test that steps back up in long "
+        "charge steps (each followed by a 20-minute rest) gives the slow RC pair a charge side.",
     )
     p.add_argument("--chemistry", required=True, choices=["LFP", "NMC", "LTO"], type=str.upper)
     p.add_argument("--discharge", required=True, type=Path, help="slow discharge from full to empty")

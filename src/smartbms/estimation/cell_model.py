@@ -57,6 +57,12 @@ class CellModel:
     r0_discharge_ohm: FloatArray | None = None
     r1_charge_ohm: FloatArray | None = None
     r1_discharge_ohm: FloatArray | None = None
+    # Optional direction-dependent slow pair (from long charge and long discharge steps fitted apart); None
+    # means the slow pair serves both directions. r2_ohm / tau2_s then hold the mean of the two sides.
+    r2_charge_ohm: FloatArray | None = None
+    r2_discharge_ohm: FloatArray | None = None
+    tau2_charge_s: FloatArray | None = None
+    tau2_discharge_s: FloatArray | None = None
     # Optional current dependence of R0 (from pulses at several currents), one value per temperature:
     # R0(I) = R0_table * h(|I|) / h(1C) with h(I) = s + (1 - s) * asinh(I / I0) / (I / I0), the
     # charge-transfer (Butler-Volmer) overpotential over its current plus an ohmic share s. The R0
@@ -113,6 +119,13 @@ class CellModel:
         if any(arr is None for arr in sided.values()) and any(arr is not None for arr in sided.values()):
             raise CellModelError(f"{', '.join(sided)} come together or not at all")
         tables += [(label, arr) for label, arr in sided.items() if arr is not None]
+        sided_slow = self._sided_slow_tables()
+        if any(arr is not None for arr in sided_slow.values()):
+            if any(arr is None for arr in sided_slow.values()):
+                raise CellModelError(f"{', '.join(sided_slow)} come together or not at all")
+            if self.r2_ohm is None:
+                raise CellModelError(f"{', '.join(sided_slow)} need r2_ohm and tau2_s")
+        tables += [(label, arr) for label, arr in sided_slow.items() if arr is not None]
         for label, arr in tables:
             if arr.shape != (nt, n):
                 raise CellModelError(f"{label} must be a table of {nt} temperatures x {n} SOC points")
@@ -138,6 +151,14 @@ class CellModel:
             "r0_discharge_ohm": self.r0_discharge_ohm,
             "r1_charge_ohm": self.r1_charge_ohm,
             "r1_discharge_ohm": self.r1_discharge_ohm,
+        }
+
+    def _sided_slow_tables(self) -> dict[str, FloatArray | None]:
+        return {
+            "r2_charge_ohm": self.r2_charge_ohm,
+            "r2_discharge_ohm": self.r2_discharge_ohm,
+            "tau2_charge_s": self.tau2_charge_s,
+            "tau2_discharge_s": self.tau2_discharge_s,
         }
 
     # --- lookups (soc in fractions; arrays in, arrays out) ---------------------------------------
@@ -173,7 +194,8 @@ class CellModel:
 
     @property
     def has_directional_resistance(self) -> bool:
-        return self.r0_charge_ohm is not None
+        """Whether any resistance or time constant depends on the current's direction."""
+        return self.r0_charge_ohm is not None or self.r2_charge_ohm is not None
 
     @property
     def has_current_dependence(self) -> bool:
@@ -203,9 +225,9 @@ class CellModel:
     def rc_tables_at(self, temperature_c: float, direction: int = 0) -> tuple[FloatArray, ...]:
         """R0, R1, tau1, R2, tau2 on the SOC grid, interpolated (clamped) at one temperature.
 
-        ``direction`` > 0 gives the charge-side R0 and R1, < 0 the discharge side, 0 the mean of both;
-        a model without directional tables gives the same for all three. Without a second RC pair, R2
-        is zero (tau2 then does not matter).
+        ``direction`` > 0 gives the charge side's R0, R1, R2 and tau2, < 0 the discharge side's, 0 the
+        mean of both; a model without directional tables gives the same for all three. Without a second
+        RC pair, R2 is zero (tau2 then does not matter).
         """
         r2 = self.r2_ohm if self.r2_ohm is not None else np.full_like(self.r0_ohm, 1e-12)
         tau2 = self.tau2_s if self.tau2_s is not None else np.full_like(self.r0_ohm, 1000.0)
@@ -214,6 +236,10 @@ class CellModel:
             r0, r1 = self.r0_charge_ohm, self.r1_charge_ohm
         elif direction < 0 and self.r0_discharge_ohm is not None and self.r1_discharge_ohm is not None:
             r0, r1 = self.r0_discharge_ohm, self.r1_discharge_ohm
+        if direction > 0 and self.r2_charge_ohm is not None and self.tau2_charge_s is not None:
+            r2, tau2 = self.r2_charge_ohm, self.tau2_charge_s
+        elif direction < 0 and self.r2_discharge_ohm is not None and self.tau2_discharge_s is not None:
+            r2, tau2 = self.r2_discharge_ohm, self.tau2_discharge_s
         arrays = (r0, r1, self.tau1_s, r2, tau2)
         t = self.temperatures_c
         if t.size == 1 or temperature_c <= t[0]:
@@ -253,6 +279,11 @@ class CellModel:
                 else {}
             ),
             **{label: rounded(arr, 7) for label, arr in self._sided_tables().items() if arr is not None},
+            **{
+                label: rounded(arr, 2 if label.startswith("tau") else 7)
+                for label, arr in self._sided_slow_tables().items()
+                if arr is not None
+            },
             **(
                 {
                     "r0_linear_share": rounded(self.r0_linear_share, 4),
@@ -296,6 +327,10 @@ class CellModel:
                 r0_discharge_ohm=opt("r0_discharge_ohm"),
                 r1_charge_ohm=opt("r1_charge_ohm"),
                 r1_discharge_ohm=opt("r1_discharge_ohm"),
+                r2_charge_ohm=opt("r2_charge_ohm"),
+                r2_discharge_ohm=opt("r2_discharge_ohm"),
+                tau2_charge_s=opt("tau2_charge_s"),
+                tau2_discharge_s=opt("tau2_discharge_s"),
                 r0_linear_share=np.atleast_1d(arr("r0_linear_share")) if "r0_linear_share" in data else None,
                 r0_exchange_c=np.atleast_1d(arr("r0_exchange_c")) if "r0_exchange_c" in data else None,
                 hysteresis_rate=float(data.get("hysteresis_rate", 20.0)),

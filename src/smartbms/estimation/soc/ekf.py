@@ -26,24 +26,42 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from smartbms.estimation.cell_model import BoolArray, FloatArray
-from smartbms.estimation.soc.tables import T_MAX_C, T_MIN_C, CellTables
+from smartbms.estimation.soc.tables import CHARGE_COLUMNS, DISCHARGE_COLUMNS, T_MAX_C, T_MIN_C, CellTables
 
 SECONDS_PER_HOUR = 3600.0
 REFRESH_S = 10.0  # RC parameters are re-read this often (they follow SOC slowly)
-# R0/R1 follow the current's direction (charge- or discharge-side tables) once |I| exceeds this share
-# of the capacity (C/50); below it the last side is kept. A sensor offset (up to C/100) plus noise
-# must not make a rest flap between the sides, and at such currents the R*I terms the choice affects
-# are a few tenths of a millivolt. Keeping the side also lets a step ending at rest (a pulse's end)
-# be compared with the resistance of the side it came from.
+# R0, R1 and the slow pair follow the current's direction (charge- or discharge-side tables) once |I|
+# exceeds this share of the capacity (C/50); below it the last side is kept. A sensor offset (up to
+# C/100) plus noise must not make a rest flap between the sides, and at such currents the R*I terms
+# the choice affects are a few tenths of a millivolt. Keeping the side also lets a step ending at rest
+# (a pulse's end) be compared with the resistance of the side it came from.
 DIRECTION_DEADBAND_C = 0.02
 # A relative counting error is systematic over a swing, not white per sample: its variance is spread
 # over a typical swing of this much SOC (a wider swing is then slightly under-, a narrower over-stated).
 COUNT_ERROR_SPAN = 0.3
 SCALE_LIMIT = 0.3  # the counting scale error is held within +-30 %
+
+
+class _Side(NamedTuple):
+    """One current direction's R0 and R1, for every cell."""
+
+    r0: FloatArray  # R0 at 1C when the model has a current dependence
+    r1: FloatArray
+    b1: FloatArray  # R1 (1 - a1): the fast pair's gain per step
+
+
+class _SlowPair(NamedTuple):
+    """The slow RC pair of one side (or the only one), for every cell."""
+
+    r2: FloatArray
+    a2: FloatArray  # exp(-dt / tau2)
+    b2: FloatArray  # R2 (1 - a2)
+    tau2: FloatArray
 
 
 class CellBankEkf:
@@ -110,12 +128,18 @@ class CellBankEkf:
         self._r_total = np.zeros(n)
         self._rows = np.zeros(n)
         self._a1 = self._b1 = self._a2 = self._b2 = np.zeros(n)
-        # Direction of the R0/R1 side in use: +1 charge, -1 discharge (a start at rest takes discharge).
+        # Direction of the side in use: +1 charge, -1 discharge (a start at rest takes discharge).
         self.direction = -1
         self._deadband_a = DIRECTION_DEADBAND_C * capacity_ah
-        # Both sides' (R0, R1, R1 step factor) from the last refresh: a sign change between refreshes
-        # swaps them in without another table read.
-        self._sides: tuple[tuple[FloatArray, FloatArray, FloatArray], ...] = ()
+        # Both sides from the last refresh: a sign change between refreshes swaps them in without
+        # another table read.
+        self._sides: tuple[_Side, ...] = ()
+        # A model with a slow pair per side: (discharge, charge) from the last refresh, and which cells
+        # use the charge side now. The side follows the sign of the pair's own voltage, not the current:
+        # a sustained charge's polarisation and its relaxation are the charge side's, while a drive's
+        # regen pulses leave a discharged cell's diffusion on the discharge side.
+        self._slow_sides: tuple[_SlowPair, ...] = ()
+        self._slow_charging: BoolArray | None = None
         # R0 falling with the current (models fitted to pulses at several currents): R0 and R0 + R1 + R2
         # at the present |current| are worked out when read (every few seconds), not on every step.
         self._current_dependent = tables.current_dependent
@@ -182,28 +206,50 @@ class CellBankEkf:
     def _refresh_rc(self, dt_s: float, temp_rows: FloatArray) -> None:
         rc = self.tables.rc(self.soc, temp_rows)
         k = self.resistance_scale
-        tau1, r2, tau2 = rc[:, 2], rc[:, 3] * k, rc[:, 4]
-        self._a1 = np.exp(-dt_s / tau1)
-        self._a2 = np.exp(-dt_s / tau2)
-        self._b2 = r2 * (1.0 - self._a2)
-        self._r2 = r2
-        if self.tables.model.has_second_rc:  # (without one, tau2 is a placeholder)
-            self.slow_tau_s = float(np.max(tau2))
+        self._a1 = np.exp(-dt_s / rc[:, 2])
         self._rows = temp_rows
         if self.tables.directional:
-            one_minus_a1 = 1.0 - self._a1
             sides = []
-            for col in (7, 5):  # discharge side (columns 7, 8) first: index (direction + 1) // 2
-                r0, r1 = rc[:, col] * k, rc[:, col + 1] * k
-                sides.append((r0, r1, r1 * one_minus_a1))
+            for first in (DISCHARGE_COLUMNS, CHARGE_COLUMNS):  # index (direction + 1) // 2
+                r1 = rc[:, first + 1] * k
+                sides.append(_Side(rc[:, first] * k, r1, r1 * (1.0 - self._a1)))
             self._sides = tuple(sides)
-            self._r0_table, self._r1, self._b1 = self._sides[(self.direction + 1) // 2]
+            self._use_side(self._sides[(self.direction + 1) // 2])
         else:
-            self._r0_table, self._r1 = rc[:, 0] * k, rc[:, 1] * k
-            self._b1 = self._r1 * (1.0 - self._a1)
+            r1 = rc[:, 1] * k
+            self._use_side(_Side(rc[:, 0] * k, r1, r1 * (1.0 - self._a1)))
+        if self.tables.slow_sided:
+            self._slow_sides = tuple(
+                self._slow_pair(dt_s, rc[:, first + 2] * k, rc[:, first + 3])
+                for first in (DISCHARGE_COLUMNS, CHARGE_COLUMNS)
+            )
+            self._use_slow(self.v2 > 0.0 if self._slow_charging is None else self._slow_charging)
+        else:
+            self._set_slow(self._slow_pair(dt_s, rc[:, 3] * k, rc[:, 4]))
         self._update_r()
         self._rc_dt = dt_s
         self._rc_age_s = 0.0
+
+    @staticmethod
+    def _slow_pair(dt_s: float, r2: FloatArray, tau2: FloatArray) -> _SlowPair:
+        a2 = np.exp(-dt_s / tau2)
+        return _SlowPair(r2, a2, r2 * (1.0 - a2), tau2)
+
+    def _use_side(self, side: _Side) -> None:
+        self._r0_table, self._r1, self._b1 = side
+        self._r_stale = True
+
+    def _use_slow(self, charging: BoolArray) -> None:
+        """Each cell's slow pair from the side ``charging`` says (True: the charge side)."""
+        discharge, charge = self._slow_sides
+        self._set_slow(_SlowPair(*(np.where(charging, c, d) for c, d in zip(charge, discharge, strict=True))))
+        self._slow_charging = charging
+
+    def _set_slow(self, pair: _SlowPair) -> None:
+        self._r2, self._a2, self._b2 = pair.r2, pair.a2, pair.b2
+        if self.tables.model.has_second_rc:  # (without one, tau2 is a placeholder)
+            self.slow_tau_s = float(np.max(pair.tau2))
+        self._r_stale = True
 
     def predict(
         self, dt_s: float, current_a: float, temp_rows: FloatArray, rows_changed: bool = True
@@ -214,8 +260,7 @@ class CellBankEkf:
             if direction != self.direction:
                 self.direction = direction
                 if self._sides:
-                    self._r0_table, self._r1, self._b1 = self._sides[(direction + 1) // 2]
-                    self._r_stale = True
+                    self._use_side(self._sides[(direction + 1) // 2])
         if self._current_dependent:
             self._current_abs_a = abs(current_a)
             self._r_stale = True
@@ -228,6 +273,11 @@ class CellBankEkf:
         true_i = current_a - self.offset
         counted = true_i * (dt_s / q_as)
         self._add_counted(counted)
+        if self._slow_sides:
+            # A pair at rest (zero) takes the side the current is about to push it to.
+            charging = np.where(self.v2 != 0.0, self.v2 > 0.0, true_i > 0.0)
+            if self._slow_charging is None or not np.array_equal(charging, self._slow_charging):
+                self._use_slow(charging)
         self.v1 = self._a1 * self.v1 + self._b1 * true_i
         self.v2 = self._a2 * self.v2 + self._b2 * true_i
         # Hysteresis moves towards the branch of the current's direction, faster with more charge moved.

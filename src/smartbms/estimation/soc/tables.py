@@ -13,7 +13,12 @@ from smartbms.estimation.cell_model import CellModel, FloatArray, butler_volmer_
 OCV_POINTS = 10_000  # SOC steps of 0.01 %: nearest-point lookup is then as good as interpolation
 RC_POINTS = 100  # SOC steps of 1 %
 T_MIN_C, T_MAX_C = -40, 80  # 1 degC rows; sensors outside are clamped
-RC_COLUMNS = 9  # R0, R1, tau1, R2, tau2, R0 charge, R1 charge, R0 discharge, R1 discharge
+# R0, R1, tau1, R2, tau2 (the mean of both sides), then R0, R1, R2, tau2 of the charge side and of the
+# discharge side.
+RC_COLUMNS = 13
+CHARGE_COLUMNS = 5
+DISCHARGE_COLUMNS = 9
+TIME_CONSTANT_COLUMNS = (2, 4, 8, 12)
 
 
 class CellTables:
@@ -29,18 +34,19 @@ class CellTables:
         scale = model.capacity_ah / capacity_ah
         rc_soc = np.linspace(0.0, 1.0, RC_POINTS + 1)
         temps = np.arange(T_MIN_C, T_MAX_C + 1, dtype=np.float64)
-        # Axis 2: R0, R1, tau1, R2, tau2 (the mean of both directions), then the charge-side R0, R1 and
-        # the discharge-side R0, R1. A model without directional tables repeats the mean there, so a
-        # reader of either side gets exactly what it got before the sides existed.
+        # Axis 2: see RC_COLUMNS. A model without directional tables repeats the mean in both sides'
+        # columns, so a reader of either side gets exactly what it got before the sides existed.
         rc = np.empty((temps.size, rc_soc.size, RC_COLUMNS))
         for i, t in enumerate(temps):
             mean = model.rc_tables_at(float(t))
-            charge = model.rc_tables_at(float(t), 1)[:2]
-            discharge = model.rc_tables_at(float(t), -1)[:2]
-            for j, table in enumerate((*mean, *charge, *discharge)):
-                rc[i, :, j] = np.interp(rc_soc, model.soc_grid, table) * (1.0 if j in (2, 4) else scale)
+            r0c, r1c, _, r2c, tau2c = model.rc_tables_at(float(t), 1)
+            r0d, r1d, _, r2d, tau2d = model.rc_tables_at(float(t), -1)
+            for j, table in enumerate((*mean, r0c, r1c, r2c, tau2c, r0d, r1d, r2d, tau2d)):
+                unscaled = j in TIME_CONSTANT_COLUMNS
+                rc[i, :, j] = np.interp(rc_soc, model.soc_grid, table) * (1.0 if unscaled else scale)
         self.rc_table = rc
         self.directional = model.has_directional_resistance
+        self.slow_sided = model.r2_charge_ohm is not None
         # R0 against the current (see CellModel.r0_current_factor), per 1 degC row, currents in pack amps.
         self.current_dependent = model.has_current_dependence
         self.r0_share = np.zeros(temps.size)
@@ -63,8 +69,8 @@ class CellTables:
     def rc(self, soc: FloatArray, temp_rows: FloatArray) -> FloatArray:
         """Columns R0, R1, tau1, R2, tau2 (one row per cell) at each cell's SOC and temperature row.
 
-        Then R0, R1 of the charge side and R0, R1 of the discharge side (columns 5-8; the mean again for
-        a model without directional tables).
+        Then R0, R1, R2, tau2 of the charge side (from CHARGE_COLUMNS) and of the discharge side (from
+        DISCHARGE_COLUMNS); the mean again for a model without directional tables.
         """
         x = np.minimum(np.maximum(soc, 0.0), 1.0) * RC_POINTS
         i = np.minimum(x.astype(np.intp), RC_POINTS - 1)

@@ -1,7 +1,8 @@
 """A small equivalent-circuit plant: a cell that behaves exactly as a cell model says.
 
 It uses a model's own OCV and resistances (optionally scaled): R0 and R1 of the side the current flows
-(the last side at rest) and R0 at the present current when the model has those. Tests use it as a truth
+(the last side at rest), the slow pair of the side its own voltage is on (as the filter does), and R0
+at the present current when the model has those. Tests use it as a truth
 whose parameters they know; the information bound uses it as "our model, run forward".
 """
 
@@ -35,6 +36,12 @@ class EcmPlant:
             float(np.interp(self.soc, self.model.soc_grid, t))
             for t in self.model.rc_tables_at(self.temperature_c, self.direction)
         )
+        if self.model.r2_charge_ohm is not None:
+            slow_side = (self.v2 > 0.0) if self.v2 else (current_a > 0.0)
+            r2, tau2 = (
+                float(np.interp(self.soc, self.model.soc_grid, t))
+                for t in self.model.rc_tables_at(self.temperature_c, 1 if slow_side else -1)[3:]
+            )
         r0 *= float(self.model.r0_current_factor(self.temperature_c, current_a / self.capacity_ah))
         scale = self.resistance_scale * self.model.capacity_ah / self.capacity_ah
         self.soc += current_a * dt_s / (self.capacity_ah * 3600.0)

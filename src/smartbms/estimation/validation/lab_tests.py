@@ -14,6 +14,7 @@ from smartbms.estimation.traces import Trace, write_trace
 from smartbms.estimation.validation.plant import CellSpec, simulate, voltage_limits
 
 PULSE_LEVELS = 9  # 90 % down to 10 %
+CHARGE_LEVELS = 8  # and back up to 90 % in long charge steps
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ def run_lab_tests(spec: CellSpec, temperatures_c: tuple[float, ...] = (25.0,)) -
         steps: list[str] = ["Rest for 10 minutes"]
         for _ in range(PULSE_LEVELS):
             steps.extend(level)
+        # Back up in long charge steps, as a GITT charge: the slow pair of the charge side. A cold cell
+        # charged for half an hour builds a polarisation its long discharges never show.
+        for _ in range(CHARGE_LEVELS):
+            steps.extend((f"Charge at C/2 for 12 minutes or until {hi} V", "Rest for 20 minutes"))
         run = simulate(spec, steps, temperature_c=temp, initial_soc=1.0, period_s=1.0)
         pulses.append(_named(run.trace, f"{spec.key}_hppc_{temp:g}C"))
     return LabTests(

@@ -95,7 +95,8 @@ def render(report: ValidationReport, command: str = COMMAND) -> str:
         "",
         "Each cell was first characterised with `smartbms characterize` from simulated lab tests (C/20 "
         "discharge and "
-        "charge at 25 °C, an HPPC-style pulse test at every temperature of the run); the estimator never saw "
+        "charge at 25 °C, an HPPC-style pulse test at every temperature of the run that steps back up in "
+        "long charge steps); the estimator never saw "
         "PyBaMM's parameters. Per seed: current gain ±1 %, offset C/1000–C/100 of random sign, noise C/500; "
         "voltage "
         "noise 1–2 mV, offset ±5 mV, 1 mV quantisation; temperature offset ±2 °C; initial SOC 20 % wrong; "
