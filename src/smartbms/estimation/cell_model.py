@@ -195,7 +195,12 @@ class CellModel:
     @property
     def has_directional_resistance(self) -> bool:
         """Whether any resistance or time constant depends on the current's direction."""
-        return self.r0_charge_ohm is not None or self.r2_charge_ohm is not None
+        return self.r0_charge_ohm is not None or self.has_sided_slow_pair
+
+    @property
+    def has_sided_slow_pair(self) -> bool:
+        """Whether the slow pair has a charge and a discharge side (see rc_tables_at)."""
+        return self.r2_charge_ohm is not None
 
     @property
     def has_current_dependence(self) -> bool:

@@ -205,22 +205,22 @@ def find_pulses(
                 result = _fit_pulse(t, i, v, k, end, at_rest, float(soc[k]))
                 if result is not None:
                     pulses.append(result)
-            if duration > MAX_PULSE_S:
+            elif duration > MAX_PULSE_S:
                 after_long_charge = bool(i[k] > 0)
-            if duration > MAX_PULSE_S and end < n and at_rest[end]:
-                stop = end
-                while stop < n and at_rest[stop]:
-                    stop += 1
-                if t[stop - 1] - t[end] >= 300.0:
-                    long_steps.append(
-                        LongStep(
-                            float(soc[end]),
-                            float(i[k] - i[k - 1]),
-                            float(t[end] - t[k]),
-                            t[end:stop] - t[end],
-                            v[end:stop],
+                if end < n and at_rest[end]:
+                    stop = end
+                    while stop < n and at_rest[stop]:
+                        stop += 1
+                    if t[stop - 1] - t[end] >= 300.0:
+                        long_steps.append(
+                            LongStep(
+                                float(soc[end]),
+                                float(i[k] - i[k - 1]),
+                                float(t[end] - t[k]),
+                                t[end:stop] - t[end],
+                                v[end:stop],
+                            )
                         )
-                    )
             k = max(end, k + 1)
             rest_start = k
             continue

@@ -35,8 +35,9 @@ from smartbms.estimation.soc.tables import CHARGE_COLUMNS, DISCHARGE_COLUMNS, T_
 
 SECONDS_PER_HOUR = 3600.0
 REFRESH_S = 10.0  # RC parameters are re-read this often (they follow SOC slowly)
-# R0, R1 and the slow pair follow the current's direction (charge- or discharge-side tables) once |I|
-# exceeds this share of the capacity (C/50); below it the last side is kept. A sensor offset (up to
+# R0 and R1 follow the current's direction (charge- or discharge-side tables) once |I| exceeds this
+# share of the capacity (C/50); below it the last side is kept (the slow pair follows its own voltage,
+# see _slow_sides). A sensor offset (up to
 # C/100) plus noise must not make a rest flap between the sides, and at such currents the R*I terms
 # the choice affects are a few tenths of a millivolt. Keeping the side also lets a step ending at rest
 # (a pulse's end) be compared with the resistance of the side it came from.
@@ -128,7 +129,7 @@ class CellBankEkf:
         self._r_total = np.zeros(n)
         self._rows = np.zeros(n)
         self._a1 = self._b1 = self._a2 = self._b2 = np.zeros(n)
-        # Direction of the side in use: +1 charge, -1 discharge (a start at rest takes discharge).
+        # Direction of the R0/R1 side in use: +1 charge, -1 discharge (a start at rest takes discharge).
         self.direction = -1
         self._deadband_a = DIRECTION_DEADBAND_C * capacity_ah
         # Both sides from the last refresh: a sign change between refreshes swaps them in without

@@ -46,7 +46,7 @@ class CellTables:
                 rc[i, :, j] = np.interp(rc_soc, model.soc_grid, table) * (1.0 if unscaled else scale)
         self.rc_table = rc
         self.directional = model.has_directional_resistance
-        self.slow_sided = model.r2_charge_ohm is not None
+        self.slow_sided = model.has_sided_slow_pair
         # R0 against the current (see CellModel.r0_current_factor), per 1 degC row, currents in pack amps.
         self.current_dependent = model.has_current_dependence
         self.r0_share = np.zeros(temps.size)

@@ -2,8 +2,8 @@
 
 It uses a model's own OCV and resistances (optionally scaled): R0 and R1 of the side the current flows
 (the last side at rest), the slow pair of the side its own voltage is on (as the filter does), and R0
-at the present current when the model has those. Tests use it as a truth
-whose parameters they know; the information bound uses it as "our model, run forward".
+at the present current when the model has those. Tests use it as a truth whose parameters they know;
+the information bound uses it as "our model, run forward".
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class EcmPlant:
             float(np.interp(self.soc, self.model.soc_grid, t))
             for t in self.model.rc_tables_at(self.temperature_c, self.direction)
         )
-        if self.model.r2_charge_ohm is not None:
+        if self.model.has_sided_slow_pair:
             slow_side = (self.v2 > 0.0) if self.v2 else (current_a > 0.0)
             r2, tau2 = (
                 float(np.interp(self.soc, self.model.soc_grid, t))
